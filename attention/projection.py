@@ -21,7 +21,7 @@ def pca_2d(vectors: torch.Tensor) -> Projection:
     all points equal) leave the missing axis at 0 with 0 variance explained.
     """
     x = torch.as_tensor(vectors, dtype=torch.float64)
-    N, d = x.shape
+    _N, d = x.shape
     centred = x - x.mean(dim=0, keepdim=True)  # (N, d)
     _u, s, vh = torch.linalg.svd(centred, full_matrices=False)  # vh: (k, d), k = min(N, d)
     k = min(2, vh.shape[0])
