@@ -48,3 +48,69 @@ __all__ = [
     "simple_attention",
     "token_embedding",
 ]
+
+# Lessons 2-4: trainable weights, causal attention and dropout, multi-head attention.
+from attention.causal import (
+    CausalAttention,
+    CausalSteps,
+    DropoutResult,
+    apply_dropout,
+    causal_attention,
+    init_linear_qkv,
+)
+from attention.multihead import (
+    MultiHeadAttention,
+    MultiHeadAttentionWrapper,
+    MultiHeadSteps,
+    SelfAttentionHead,
+    from_wrapper,
+    init_multihead,
+    multi_head_attention,
+)
+from attention.scaled import causal_mask, merge_heads, scaled_dot_product, split_heads
+from attention.trainable import (
+    QKVWeights,
+    QueryLoop,
+    SelfAttentionV1,
+    SelfAttentionV2,
+    TrainableSteps,
+    VarianceCurve,
+    copy_v2_into_v1,
+    dot_product_variance,
+    init_qkv_weights,
+    query_attention_loop,
+    trainable_attention,
+    variance_curve,
+)
+
+__all__ += [
+    "CausalAttention",
+    "CausalSteps",
+    "DropoutResult",
+    "MultiHeadAttention",
+    "MultiHeadAttentionWrapper",
+    "MultiHeadSteps",
+    "QKVWeights",
+    "QueryLoop",
+    "SelfAttentionHead",
+    "SelfAttentionV1",
+    "SelfAttentionV2",
+    "TrainableSteps",
+    "VarianceCurve",
+    "apply_dropout",
+    "causal_attention",
+    "causal_mask",
+    "copy_v2_into_v1",
+    "dot_product_variance",
+    "from_wrapper",
+    "init_linear_qkv",
+    "init_multihead",
+    "init_qkv_weights",
+    "merge_heads",
+    "multi_head_attention",
+    "query_attention_loop",
+    "scaled_dot_product",
+    "split_heads",
+    "trainable_attention",
+    "variance_curve",
+]

@@ -12,8 +12,13 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from attention.scaled import merge_heads, scaled_dot_product, split_heads
+from attention.causal import CausalAttention
+from attention.scaled import causal_mask, merge_heads, scaled_dot_product, split_heads
+from attention.simple import AttentionSteps
+
+DEFAULT_CONTEXT_LENGTH = 1024
 
 
 class MultiHeadSteps(NamedTuple):
@@ -109,3 +114,196 @@ def _multi_head_core(
     concat_context = merge_heads(context_vecs)  # (..., h, T, hd) -> (..., T, d_out)
     output = F.linear(concat_context, W_out, b_out)  # (..., T, d_out) -> (..., T, d_model)
     return MultiHeadSteps(output, attn_weights, concat_context, queries, keys, values)
+
+
+class SelfAttentionHead(nn.Module):
+    """One non-causal head with nn.Linear projections and dropout on the weights.
+
+    Same attribute names as CausalAttention (W_query, W_key, W_value, dropout).
+    x: (B, T, d_in) (or (T, d_in)) -> context_vecs (B, T, d_out).
+    """
+
+    def __init__(self, d_in: int, d_out: int, dropout: float = 0.0, qkv_bias: bool = False):
+        super().__init__()
+        self.d_out = d_out
+        self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.dropout = nn.Dropout(dropout)
+        self.last_attn_weights: torch.Tensor | None = None
+
+    def steps(self, x: torch.Tensor) -> AttentionSteps:
+        """AttentionSteps(attn_scores (B, T, T) scaled, attn_weights (B, T, T) after dropout,
+        context_vecs (B, T, d_out))."""
+        keys = self.W_key(x)  # (B, T, d_in) -> (B, T, d_out)
+        queries = self.W_query(x)  # (B, T, d_in) -> (B, T, d_out)
+        values = self.W_value(x)  # (B, T, d_in) -> (B, T, d_out)
+        # (B, T, d_out) x (B, d_out, T) -> (B, T, T); softmax; x (B, T, d_out)
+        steps = scaled_dot_product(queries, keys, values)
+        attn_weights = self.dropout(steps.attn_weights)  # (B, T, T)
+        context_vecs = attn_weights @ values  # (B, T, T) x (B, T, d_out) -> (B, T, d_out)
+        return AttentionSteps(steps.attn_scores, attn_weights, context_vecs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        steps = self.steps(x)
+        self.last_attn_weights = steps.attn_weights.detach()
+        return steps.context_vecs
+
+
+class MultiHeadAttentionWrapper(nn.Module):
+    """h single heads side by side, outputs concatenated, then out_proj (d_out, d_out).
+
+    Unlike the notebook's wrapper, d_out is the total size: each head has head_dim =
+    d_out // num_heads, so the result has the same shape as MultiHeadAttention's.
+    Per-head weights: `heads[i].W_query.weight` (hd, d_in), likewise W_key, W_value.
+    x: (B, T, d_in) (or (T, d_in)) -> output (B, T, d_out).
+    """
+
+    def __init__(
+        self,
+        d_in: int,
+        d_out: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        qkv_bias: bool = False,
+        causal: bool = True,
+        context_length: int = DEFAULT_CONTEXT_LENGTH,
+    ) -> None:
+        super().__init__()
+        if num_heads < 1 or d_out % num_heads:
+            raise ValueError(f"d_out={d_out} is not divisible by num_heads={num_heads}")
+        self.d_in, self.d_out, self.num_heads = d_in, d_out, num_heads
+        self.head_dim = d_out // num_heads
+        self.causal, self.qkv_bias, self.dropout_p = causal, qkv_bias, dropout
+        heads: list[nn.Module] = [
+            CausalAttention(d_in, self.head_dim, context_length, dropout, qkv_bias)
+            if causal
+            else SelfAttentionHead(d_in, self.head_dim, dropout, qkv_bias)
+            for _ in range(num_heads)
+        ]
+        self.heads = nn.ModuleList(heads)
+        self.out_proj = nn.Linear(d_out, d_out)
+        self.last_steps: MultiHeadSteps | None = None
+
+    def steps(self, x: torch.Tensor) -> MultiHeadSteps:
+        """MultiHeadSteps with queries, keys, values and attn_weights stacked on a head axis."""
+        per_head = [head.steps(x) for head in self.heads]  # h x AttentionSteps
+        queries = torch.stack([head.W_query(x) for head in self.heads], dim=-3)  # (B, h, T, hd)
+        keys = torch.stack([head.W_key(x) for head in self.heads], dim=-3)  # (B, h, T, hd)
+        values = torch.stack([head.W_value(x) for head in self.heads], dim=-3)  # (B, h, T, hd)
+        attn_weights = torch.stack([s.attn_weights for s in per_head], dim=-3)  # (B, h, T, T)
+        # h x (B, T, hd) -> (B, T, h * hd)
+        concat_context = torch.cat([s.context_vecs for s in per_head], dim=-1)
+        output = self.out_proj(concat_context)  # (B, T, d_out) -> (B, T, d_out)
+        return MultiHeadSteps(output, attn_weights, concat_context, queries, keys, values)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        steps = self.steps(x)
+        self.last_steps = MultiHeadSteps(*(t.detach() for t in steps))
+        return steps.output
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head attention with one W_query, W_key, W_value each, split into heads.
+
+    W_query, W_key, W_value: nn.Linear(d_in, d_out), out_proj: nn.Linear(d_out, d_out);
+    d_out = num_heads * head_dim. Runs `multi_head_attention` on its own weights.
+    x: (B, T, d_in) (or (T, d_in)) -> output (B, T, d_out); `steps(x)` returns every
+    intermediate as MultiHeadSteps and forward keeps the last ones in `last_steps`.
+    """
+
+    def __init__(
+        self,
+        d_in: int,
+        d_out: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        qkv_bias: bool = False,
+        causal: bool = True,
+    ) -> None:
+        super().__init__()
+        if num_heads < 1 or d_out % num_heads:
+            raise ValueError(f"d_out={d_out} is not divisible by num_heads={num_heads}")
+        self.d_in, self.d_out, self.num_heads = d_in, d_out, num_heads
+        self.head_dim = d_out // num_heads
+        self.causal = causal
+        self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.out_proj = nn.Linear(d_out, d_out)
+        self.dropout = nn.Dropout(dropout)
+        self.last_steps: MultiHeadSteps | None = None
+
+    def steps(self, x: torch.Tensor) -> MultiHeadSteps:
+        """Every intermediate; attn_weights are after dropout (only differs in training)."""
+        T = x.shape[-2]  # x: (B, T, d_in)
+        mask = causal_mask(T) if self.causal else None  # (T, T) bool, True = future
+        use_dropout = self.training and self.dropout.p > 0
+        return _multi_head_core(
+            x,
+            self.W_query.weight,  # (d_out, d_in)
+            self.W_key.weight,  # (d_out, d_in)
+            self.W_value.weight,  # (d_out, d_in)
+            self.out_proj.weight,  # (d_out, d_out)
+            self.num_heads,
+            self.W_query.bias,
+            self.W_key.bias,
+            self.W_value.bias,
+            self.out_proj.bias,
+            mask,
+            attn_dropout=self.dropout if use_dropout else None,
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        steps = self.steps(x)
+        self.last_steps = MultiHeadSteps(*(t.detach() for t in steps))
+        return steps.output
+
+
+def from_wrapper(wrapper: MultiHeadAttentionWrapper) -> MultiHeadAttention:
+    """A MultiHeadAttention that computes what `wrapper` computes.
+
+    Head i's (hd, d_in) weights become rows i*hd .. (i+1)*hd of the (d_out, d_in) W_query
+    (likewise W_key, W_value and the biases); out_proj is copied as is.
+    """
+    with torch.random.fork_rng(devices=[]):  # the random init is overwritten below
+        mha = MultiHeadAttention(
+            wrapper.d_in,
+            wrapper.d_out,
+            wrapper.num_heads,
+            dropout=wrapper.dropout_p,
+            qkv_bias=wrapper.qkv_bias,
+            causal=wrapper.causal,
+        )
+    with torch.no_grad():
+        for name in ("W_query", "W_key", "W_value"):
+            target: nn.Linear = getattr(mha, name)
+            heads = [getattr(head, name) for head in wrapper.heads]
+            target.weight.copy_(torch.cat([h.weight for h in heads], dim=0))  # (h * hd, d_in)
+            if target.bias is not None:
+                target.bias.copy_(torch.cat([h.bias for h in heads], dim=0))  # (h * hd,)
+        mha.out_proj.load_state_dict(wrapper.out_proj.state_dict())
+    mha.train(wrapper.training)
+    return mha
+
+
+def init_multihead(
+    d_in: int,
+    num_heads: int,
+    head_dim: int,
+    seed: int = 123,
+    causal: bool = True,
+    qkv_bias: bool = False,
+    dropout: float = 0.0,
+) -> MultiHeadAttention:
+    """A seeded MultiHeadAttention with d_out = num_heads * head_dim, in eval mode.
+
+    Seeds with torch.manual_seed(seed) inside torch.random.fork_rng: the global RNG state
+    is the same afterwards.
+    """
+    if num_heads < 1 or head_dim < 1:
+        raise ValueError(f"num_heads and head_dim must be at least 1, got {num_heads}, {head_dim}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        mha = MultiHeadAttention(d_in, num_heads * head_dim, num_heads, dropout, qkv_bias, causal)
+    return mha.eval()
