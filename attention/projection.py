@@ -8,10 +8,18 @@ import torch
 
 
 class Projection(NamedTuple):
-    """points: (N, 2) coordinates; explained: (2,) share of variance each axis keeps."""
+    """points: (N, 2) coordinates; explained: (2,) share of variance each axis keeps;
+    mean: (d,) the centre; axes: (2, d) the two directions."""
 
     points: torch.Tensor
     explained: torch.Tensor
+    mean: torch.Tensor
+    axes: torch.Tensor
+
+    def project(self, vectors: torch.Tensor) -> torch.Tensor:
+        """Put more vectors, (M, d) or (d,), on the same two axes: (M, 2) or (2,)."""
+        v = torch.as_tensor(vectors, dtype=torch.float32)
+        return (v - self.mean) @ self.axes.T  # (M, d) x (d, 2) -> (M, 2)
 
 
 def pca_2d(vectors: torch.Tensor) -> Projection:
@@ -37,4 +45,9 @@ def pca_2d(vectors: torch.Tensor) -> Projection:
     explained = torch.zeros(2, dtype=torch.float64)
     if total > 0:
         explained[:k] = variance[:k] / total
-    return Projection(points.to(torch.float32), explained.to(torch.float32))
+    return Projection(
+        points.to(torch.float32),
+        explained.to(torch.float32),
+        x.mean(dim=0).to(torch.float32),
+        axes.to(torch.float32),
+    )

@@ -1,0 +1,220 @@
+"""Attention Explorer, lesson 1: simple self-attention, step by step (the home page)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import charts
+from attention import pca_2d, query_walkthrough, simple_attention
+from ui import inputs, state
+from ui.show import fmt, fmt_factor, fmt_input, matrix_frame, plot, table
+
+st.set_page_config(page_title="Attention Explorer: simple self-attention", layout="wide")
+inputs.sidebar()
+
+tokens = state.tokens()
+x = state.inputs()  # (T, d)
+T, d = x.shape
+dims = [f"dim {j + 1}" for j in range(d)]
+
+st.title("Simple self-attention")
+st.caption("Attention Explorer · Lesson 1 of 5 · no trainable weights yet")
+st.markdown(
+    "Self-attention turns each token's vector **x(i)** into a **context vector z(i)**: "
+    "a weighted average of *all* the tokens' vectors, where the weights say how relevant "
+    "each token is to token i. This lesson computes it in three steps, first for one query "
+    "token, then for all of them at once. Change any number and watch everything follow."
+)
+
+st.header("Your tokens as vectors")
+st.markdown(
+    f"Each of the **{T}** tokens is a vector of **d = {d}** numbers. "
+    "Real models learn these embeddings; here you can type them. "
+    "Edit a cell and press Enter; change the tokens or d in the sidebar."
+)
+inputs.embedding_editor()
+
+st.header("Pick a query token")
+st.markdown(
+    "The *query* is the token whose context vector we build. "
+    "Every token, the query included, is compared with it."
+)
+q = inputs.query_picker()
+walk = query_walkthrough(x, q)
+steps = simple_attention(x)
+
+# Step 1 --------------------------------------------------------------------------------------
+st.header("Step 1 · Attention scores")
+st.markdown(
+    "The score of token j for the query i is the **dot product** ω(i, j) = x(i) · x(j): "
+    "multiply the vectors entry by entry and add up. Vectors that point the same way get "
+    "large scores; vectors at right angles get 0; opposite ones get negative scores."
+)
+plot(charts.scores_bar(walk.attn_scores, tokens, q), key="query_scores_bar")
+arithmetic = [
+    f"ω({q + 1},{dp.key_index + 1}) = "
+    + " + ".join(
+        f"{fmt_factor(a)}×{fmt_factor(b)}"
+        for a, b in zip(dp.left.tolist(), dp.right.tolist(), strict=True)
+    )
+    + f" = {fmt(dp.value)}"
+    + f"    ({tokens[q]} · {tokens[dp.key_index]})"
+    for dp in walk.dot_products
+]
+st.caption("The dot products, term by term:")
+st.code("\n".join(arithmetic), language=None, wrap_lines=True)
+
+# Step 2 --------------------------------------------------------------------------------------
+st.header("Step 2 · Attention weights")
+st.markdown(
+    "Scores can be any size, so we **normalise** them into weights a(i, j) that are "
+    "positive and add up to 1. Three ways, side by side:\n"
+    "- **sum normalisation**: ω(i, j) / Σⱼ ω(i, j)\n"
+    "- **naive softmax**: exp(ω(i, j)) / Σⱼ exp(ω(i, j))\n"
+    "- **softmax (stable)**: the same, computed as exp(ω − max ω) / Σ exp(ω − max ω), "
+    "which PyTorch's `torch.softmax` does"
+)
+weights_by_method = {method: n.weights for method, n in walk.normalized.items()}
+plot(charts.weights_grouped_bar(weights_by_method, tokens, q), key="query_weights_bars")
+step2 = matrix_frame(
+    walk.attn_scores[:, None],
+    tokens,
+    ["score"],
+)
+for method, label in (
+    ("sum", "sum normalisation"),
+    ("naive_softmax", "naive softmax"),
+    ("softmax", "softmax (stable)"),
+):
+    step2[label] = walk.normalized[method].weights.double().tolist()
+table(step2, key="query_weights_table")
+st.caption(
+    "Sum of the weights: "
+    + " · ".join(
+        f"{label} = {fmt(walk.normalized[method].total)}"
+        for method, label in (
+            ("sum", "sum normalisation"),
+            ("naive_softmax", "naive softmax"),
+            ("softmax", "softmax (stable)"),
+        )
+    )
+)
+sum_weights = walk.normalized["sum"].weights
+if not bool(sum_weights.isfinite().all()) or bool((sum_weights < 0).any()):
+    st.warning(
+        "Sum normalisation breaks here: with negative scores (or scores that add up to 0) "
+        "it gives negative or undefined weights. Softmax never does.",
+        icon=":material/warning:",
+    )
+if not bool(walk.normalized["naive_softmax"].weights.isfinite().all()):
+    st.warning(
+        "The naive softmax overflowed: exp of a score above about 88 is too large for a "
+        "32-bit float (inf), and inf / inf is NaN. The stable softmax subtracts the largest "
+        "score first, so every exp is at most 1, and gets the right answer.",
+        icon=":material/warning:",
+    )
+st.info(
+    "**Why softmax?** Every weight is positive even when scores are negative; large scores "
+    "stand out more (exp grows fast) without ever reaching exactly 0 or 1; and it is smooth, "
+    "so gradients flow to every score during training. Subtracting the row's largest score "
+    "changes nothing mathematically but keeps exp from overflowing.",
+    icon=":material/lightbulb:",
+)
+
+# Step 3 --------------------------------------------------------------------------------------
+st.header("Step 3 · Context vector")
+st.markdown(
+    "The context vector is the weighted sum of **all** input vectors, using the softmax "
+    "weights: z(i) = Σⱼ a(i, j) · x(j). Because the weights are positive and add up to 1, "
+    "z(i) is an average that leans towards the tokens with the most weight."
+)
+weighted_sum = [
+    f"{fmt(a)} × [{', '.join(fmt_input(v) for v in row)}]    ({tokens[j]})"
+    for j, (a, row) in enumerate(zip(walk.attn_weights.tolist(), x.tolist(), strict=True))
+]
+weighted_sum.append(f"z({q + 1}) = [{', '.join(fmt(v) for v in walk.context_vec.tolist())}]")
+st.code("\n+ ".join(weighted_sum[:-1]) + "\n= " + weighted_sum[-1], language=None)
+
+if d in (2, 3):
+    figure = charts.vectors_figure(
+        x,
+        tokens,
+        walk.context_vec,
+        q,
+        title=f"The input vectors and the context vector z({q + 1})",
+        axis_titles=dims,
+        from_origin=True,
+    )
+    st.caption("Grey lines run from the origin to each input vector; the diamond is z.")
+else:
+    projection = pca_2d(x)
+    figure = charts.vectors_figure(
+        projection.points,
+        tokens,
+        projection.project(walk.context_vec),
+        q,
+        title=f"The input vectors and z({q + 1}), projected to 2-D (PCA)",
+        axis_titles=["principal component 1", "principal component 2"],
+        from_origin=False,
+    )
+    kept = float(projection.explained.sum())
+    st.caption(
+        f"With d = {d} the vectors cannot be drawn directly, so they are projected onto the "
+        f"two directions along which the inputs vary most (PCA). The picture keeps "
+        f"{kept:.0%} of their spread; distances in it are only approximate."
+    )
+plot(figure, key="vectors_plot")
+
+# All at once ---------------------------------------------------------------------------------
+st.header("All tokens at once: matrices")
+st.markdown(
+    "Doing this for every query is three matrix products: scores **Ω = X Xᵀ**, "
+    "weights **A = softmax(Ω)** row by row, context vectors **Z = A X**. Row i of each "
+    "matrix is exactly what the steps above computed for query i."
+)
+left, right = st.columns(2)
+with left:
+    plot(
+        charts.attention_heatmap(
+            steps.attn_scores,
+            tokens,
+            title="Attention scores Ω = X Xᵀ",
+            value_name="score",
+            weights=False,
+        ),
+        key="scores_heatmap",
+    )
+with right:
+    plot(
+        charts.attention_heatmap(
+            steps.attn_weights,
+            tokens,
+            title="Attention weights A = softmax(Ω)",
+            value_name="weight",
+        ),
+        key="weights_heatmap",
+    )
+if T > charts.MAX_CELL_TEXT:
+    st.caption(
+        f"With more than {charts.MAX_CELL_TEXT} tokens the cells are too small for numbers: "
+        "hover over a cell to read it."
+    )
+st.subheader("Context vectors Z = A X")
+table(matrix_frame(steps.context_vecs, tokens, [f"z {c}" for c in dims]), key="context_table")
+difference = float((steps.context_vecs[q] - walk.context_vec).abs().max())
+st.success(
+    f"Check: row {q + 1} of Z equals the step-by-step z({q + 1}) above "
+    f"(largest difference {difference:.1e}).",
+    icon=":material/check_circle:",
+)
+
+# Every query's distribution --------------------------------------------------------------------
+st.header("Attention weights for each query")
+if T <= 16:
+    st.markdown("One small chart per query token; the query's own bar is highlighted.")
+    plot(charts.weights_grid(steps.attn_weights, tokens), key="weights_grid")
+else:
+    st.markdown(
+        f"With {T} tokens one chart per query would be unreadable. Pick a query above to "
+        "see its weights in Step 2, or hover over a row of the weights heatmap."
+    )

@@ -1,0 +1,23 @@
+"""Plotly figure builders: tensors and labels in, go.Figure out. No Streamlit import."""
+
+from charts.attention_charts import (
+    MAX_CELL_TEXT,
+    attention_heatmap,
+    scores_bar,
+    vectors_figure,
+    weights_grid,
+    weights_grouped_bar,
+)
+from charts.labels import escape_label, position_labels, token_labels
+
+__all__ = [
+    "MAX_CELL_TEXT",
+    "attention_heatmap",
+    "escape_label",
+    "position_labels",
+    "scores_bar",
+    "token_labels",
+    "vectors_figure",
+    "weights_grid",
+    "weights_grouped_bar",
+]

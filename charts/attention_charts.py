@@ -1,0 +1,287 @@
+"""Plotly figures for the attention lessons: tensors and token labels in, go.Figure out.
+
+No Streamlit here. Token text is escaped (charts.labels) before Plotly sees it, and every
+axis that shows tokens is numeric with tickvals/ticktext, so repeated tokens keep their own rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from charts.labels import escape_label, position_labels, token_labels
+
+# Colour-blind-safe sequential scales; numbers are always in hover text and, while the matrix
+# is small, in the cells too.
+WEIGHTS_COLORSCALE = "Viridis"
+SCORES_COLORSCALE = "Cividis"
+MAX_CELL_TEXT = 16  # numbers are written in heatmap cells up to this many tokens
+# Three normalisations: a colour and a fill pattern each, so colour is never the only cue.
+METHOD_STYLE = {
+    "sum": ("sum normalisation", "#E69F00", "/"),
+    "naive_softmax": ("naive softmax", "#56B4E9", "."),
+    "softmax": ("softmax (stable)", "#0072B2", ""),
+}
+BAR_COLOR = "#0072B2"
+QUERY_COLOR = "#D55E00"
+
+
+def _values(tensor: torch.Tensor) -> list:
+    """Plain Python floats for Plotly; inf/NaN become None (Plotly leaves a gap)."""
+    return [None if not math.isfinite(v) else v for v in tensor.detach().double().tolist()]
+
+
+def _matrix(tensor: torch.Tensor) -> list[list]:
+    return [_values(row) for row in tensor]
+
+
+def _token_axis(tokens: Sequence[str], title: str) -> dict:
+    return {
+        "title": {"text": title},
+        "tickmode": "array",
+        "tickvals": list(range(len(tokens))),
+        "ticktext": token_labels(tokens),
+    }
+
+
+def attention_heatmap(
+    matrix: torch.Tensor,
+    tokens: Sequence[str],
+    *,
+    title: str,
+    value_name: str,
+    weights: bool = True,
+    key_tokens: Sequence[str] | None = None,
+) -> go.Figure:
+    """Heatmap of a (T, S) matrix: query tokens down the side, key tokens across the top.
+
+    weights=True fixes the colour range to 0..1 (attention weights); otherwise the range follows
+    the data (scores). Numbers are written in the cells while T and S are at most 16.
+    """
+    key_tokens = tokens if key_tokens is None else key_tokens
+    T, S = matrix.shape
+    queries, keys = position_labels(tokens), position_labels(key_tokens)
+    customdata = [[[queries[i], keys[j]] for j in range(S)] for i in range(T)]
+    heatmap = go.Heatmap(
+        z=_matrix(matrix),
+        x=list(range(S)),
+        y=list(range(T)),
+        customdata=customdata,
+        colorscale=WEIGHTS_COLORSCALE if weights else SCORES_COLORSCALE,
+        zmin=0.0 if weights else None,
+        zmax=1.0 if weights else None,
+        colorbar={"title": {"text": value_name}},
+        hovertemplate=(
+            "query %{customdata[0]}<br>key %{customdata[1]}<br>"
+            + value_name
+            + " = %{z:.4f}<extra></extra>"
+        ),
+        xgap=1,
+        ygap=1,
+    )
+    if max(T, S) <= MAX_CELL_TEXT:
+        decimals = 4 if max(T, S) <= 6 else 2
+        heatmap.texttemplate = "%{z:." + str(decimals) + "f}"
+    fig = go.Figure(heatmap)
+    fig.update_layout(
+        title={"text": title},
+        xaxis=_token_axis(key_tokens, "key token (x_j)") | {"side": "bottom"},
+        yaxis=_token_axis(tokens, "query token (x_i)") | {"autorange": "reversed"},
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        height=max(320, min(720, 140 + 34 * T)),
+    )
+    return fig
+
+
+def scores_bar(attn_scores: torch.Tensor, tokens: Sequence[str], query_index: int) -> go.Figure:
+    """Bar chart of one query's scores w_ij = x_i . x_j over every key token j."""
+    labels = position_labels(tokens)
+    colors = [QUERY_COLOR if j == query_index else BAR_COLOR for j in range(len(tokens))]
+    fig = go.Figure(
+        go.Bar(
+            x=list(range(len(tokens))),
+            y=_values(attn_scores),
+            customdata=labels,
+            marker={"color": colors},
+            text=[f"{v:.4f}" for v in attn_scores.tolist()],
+            textposition="auto",
+            hovertemplate="key %{customdata}<br>score = %{y:.4f}<extra></extra>",
+            name="score",
+        )
+    )
+    fig.update_layout(
+        title={"text": f"Attention scores for the query {labels[query_index]}"},
+        xaxis=_token_axis(tokens, "key token (x_j)"),
+        yaxis={"title": {"text": "score x_i · x_j"}},
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        height=360,
+        showlegend=False,
+    )
+    return fig
+
+
+def weights_grouped_bar(
+    weights_by_method: Mapping[str, torch.Tensor], tokens: Sequence[str], query_index: int
+) -> go.Figure:
+    """Grouped bars: one group per key token, one bar per normalisation (sum, naive, softmax)."""
+    labels = position_labels(tokens)
+    fig = go.Figure()
+    for method, weights in weights_by_method.items():
+        name, color, pattern = METHOD_STYLE[method]
+        fig.add_bar(
+            x=list(range(len(tokens))),
+            y=_values(weights),
+            name=name,
+            customdata=labels,
+            marker={"color": color, "pattern": {"shape": pattern}},
+            text=[f"{v:.4f}" for v in weights.tolist()],
+            textposition="outside",
+            textangle=-90 if len(tokens) > 5 else 0,
+            hovertemplate="key %{customdata}<br>" + name + " = %{y:.4f}<extra></extra>",
+        )
+    fig.update_layout(
+        title={"text": f"Attention weights for the query {labels[query_index]}"},
+        barmode="group",
+        xaxis=_token_axis(tokens, "key token (x_j)"),
+        yaxis={"title": {"text": "weight a_ij"}, "rangemode": "tozero"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        margin={"l": 10, "r": 10, "t": 90, "b": 10},
+        height=420,
+    )
+    return fig
+
+
+def weights_grid(attn_weights: torch.Tensor, tokens: Sequence[str], columns: int = 3) -> go.Figure:
+    """Small multiples: one bar chart of attention weights per query token, on a 0..1 axis."""
+    T = len(tokens)
+    columns = max(1, min(columns, T))
+    rows = math.ceil(T / columns)
+    labels = position_labels(tokens)
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=[f"query {label}" for label in labels],
+        shared_yaxes=True,
+        vertical_spacing=min(0.3 / max(rows - 1, 1), 0.12),
+        horizontal_spacing=0.04,
+    )
+    for i in range(T):
+        row, col = divmod(i, columns)
+        weights = attn_weights[i]
+        fig.add_bar(
+            x=list(range(T)),
+            y=_values(weights),
+            customdata=[[labels[i], labels[j]] for j in range(T)],
+            marker={"color": [QUERY_COLOR if j == i else BAR_COLOR for j in range(T)]},
+            text=[f"{v:.2f}" for v in weights.tolist()] if T <= 8 else None,
+            textposition="outside",
+            hovertemplate=(
+                "query %{customdata[0]}<br>key %{customdata[1]}<br>weight = %{y:.4f}<extra></extra>"
+            ),
+            showlegend=False,
+            row=row + 1,
+            col=col + 1,
+        )
+        fig.update_xaxes(
+            tickmode="array",
+            tickvals=list(range(T)),
+            ticktext=token_labels(tokens),
+            row=row + 1,
+            col=col + 1,
+        )
+        fig.update_yaxes(range=[0, 1.15], row=row + 1, col=col + 1)
+    fig.update_yaxes(title_text="weight", col=1)
+    fig.update_layout(
+        title={"text": "Attention weights of every query (softmax), one chart per query"},
+        margin={"l": 10, "r": 10, "t": 80, "b": 10},
+        height=80 + 260 * rows,
+    )
+    return fig
+
+
+def vectors_figure(
+    points: torch.Tensor,
+    tokens: Sequence[str],
+    context_point: torch.Tensor,
+    query_index: int,
+    *,
+    title: str,
+    axis_titles: Sequence[str],
+    from_origin: bool,
+) -> go.Figure:
+    """The input vectors as labelled points and the query's context vector z_i as a diamond.
+
+    points: (T, k) with k = 2 or 3 (raw coordinates or a projection); context_point: (k,).
+    from_origin draws each vector as a line from the origin (only meaningful when the
+    coordinates are the raw embedding values).
+    """
+    k = points.shape[1]
+    labels = token_labels(tokens)
+    hover = position_labels(tokens)
+    query_label = escape_label(tokens[query_index])
+    coords = [_values(points[:, a]) for a in range(k)]
+    context = _values(context_point)
+    is3d = k == 3
+    scatter = go.Scatter3d if is3d else go.Scatter
+
+    def xyz(values: Sequence) -> dict:
+        names = ("x", "y", "z")
+        return {names[a]: values[a] for a in range(k)}
+
+    fig = go.Figure()
+    if from_origin:
+        for i in range(points.shape[0]):
+            line = [[0.0, coords[a][i]] for a in range(k)]
+            fig.add_trace(
+                scatter(
+                    **xyz(line),
+                    mode="lines",
+                    line={"color": "#999999", "width": 2},
+                    hoverinfo="skip",
+                    showlegend=False,
+                )
+            )
+    fig.add_trace(
+        scatter(
+            **xyz(coords),
+            mode="markers+text",
+            text=labels,
+            textposition="top center",
+            customdata=hover,
+            marker={"size": 6 if is3d else 11, "color": BAR_COLOR, "symbol": "circle"},
+            name="inputs x_j",
+            hovertemplate="input %{customdata}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        scatter(
+            **xyz([[c] for c in context]),
+            mode="markers+text",
+            text=[f"z({query_index + 1})"],
+            textposition="bottom center",
+            marker={"size": 8 if is3d else 14, "color": QUERY_COLOR, "symbol": "diamond"},
+            name=f"context z for {query_label}",
+            hovertemplate="context vector z<extra></extra>",
+        )
+    )
+    layout: dict = {
+        "title": {"text": title},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": -0.2, "x": 0},
+        "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+        "height": 480,
+    }
+    if is3d:
+        layout["scene"] = {
+            f"{n}axis": {"title": {"text": t}} for n, t in zip("xyz", axis_titles, strict=True)
+        }
+    else:
+        layout["xaxis"] = {"title": {"text": axis_titles[0]}, "zeroline": True}
+        layout["yaxis"] = {"title": {"text": axis_titles[1]}, "zeroline": True}
+        if from_origin:
+            layout["yaxis"]["scaleanchor"] = "x"
+    fig.update_layout(**layout)
+    return fig

@@ -1,0 +1,1 @@
+"""Streamlit glue shared by the screens: state, the sidebar, the embedding editor."""

@@ -1,0 +1,94 @@
+"""The input widgets every lesson shares: the sidebar and the embedding editor."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from attention import MAX_DIM
+from ui import state
+from ui.validate import MAX_ABS_VALUE, MAX_TOKEN_CHARS, MAX_TOKENS
+
+
+def sidebar() -> None:
+    """Tokens, embedding dimension and reset, on every page."""
+    state.init_state()
+    with st.sidebar:
+        st.header("Your example")
+        if state.W_TOKENS not in st.session_state:
+            st.session_state[state.W_TOKENS] = " ".join(state.tokens())
+        st.text_input(
+            "Tokens (separated by spaces, press Enter)",
+            key=state.W_TOKENS,
+            on_change=state.on_tokens_change,
+            persist_state="session",
+            help=f"1 to {MAX_TOKENS} tokens, each at most {MAX_TOKEN_CHARS} characters. "
+            "A new token gets made-up values that depend only on the word; "
+            "tokens you keep keep their vectors.",
+        )
+        if "tokens" in state.errors():
+            st.error(state.errors()["tokens"], icon=":material/error:")
+            st.caption("The lessons still show the last valid tokens.")
+        st.session_state[state.W_DIM] = state.dim()
+        st.number_input(
+            "Embedding dimension d",
+            min_value=1,
+            max_value=MAX_DIM,
+            step=1,
+            key=state.W_DIM,
+            on_change=state.on_dim_change,
+            help=f"1 to {MAX_DIM}. Going up adds made-up values; going down drops the last ones.",
+        )
+        if "dim" in state.errors():
+            st.error(state.errors()["dim"], icon=":material/error:")
+        st.button(
+            "Reset to the seed example",
+            on_click=state.reset_to_seed,
+            icon=":material/restart_alt:",
+            width="stretch",
+        )
+
+
+def embedding_editor() -> None:
+    """One row per token, one numeric column per dimension; edits recompute everything."""
+    state.ensure_editor_base()
+    base = st.session_state[state.EDITOR_BASE]
+    d = len(base[0])
+    frame = pd.DataFrame(base, columns=[f"dim {j + 1}" for j in range(d)])
+    frame.insert(0, "token", state.tokens())
+    column_config = {
+        "token": st.column_config.TextColumn("token", disabled=True, help="Change in the sidebar"),
+    } | {
+        f"dim {j + 1}": st.column_config.NumberColumn(
+            f"dim {j + 1}",
+            min_value=-MAX_ABS_VALUE,
+            max_value=MAX_ABS_VALUE,
+            format="%.4g",
+            required=True,
+        )
+        for j in range(d)
+    }
+    st.data_editor(
+        frame,
+        key=state.editor_key(),
+        on_change=state.on_editor_change,
+        column_config=column_config,
+        hide_index=True,
+        num_rows="fixed",
+        width="stretch" if d > 4 else "content",
+    )
+    if "editor" in state.errors():
+        st.error(state.errors()["editor"], icon=":material/error:")
+
+
+def query_picker(label: str = "Query token") -> int:
+    """Pick one token as the query; returns its index."""
+    names = state.tokens()
+    st.session_state[state.W_QUERY] = state.query()
+    return st.selectbox(
+        label,
+        options=list(range(len(names))),
+        format_func=lambda i: f"{i + 1}: {names[i]}",
+        key=state.W_QUERY,
+        on_change=state.on_query_change,
+    )

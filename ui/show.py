@@ -1,0 +1,58 @@
+"""Small rendering helpers shared by the pages. User text only ever reaches plain-text
+elements (st.text, st.code, dataframes, escaped chart labels), never Markdown or HTML."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+
+def plot(fig: go.Figure, key: str, filename: str | None = None) -> None:
+    """A Plotly chart with a stable key and a PNG download named after the chart."""
+    st.plotly_chart(
+        fig,
+        key=key,
+        config={
+            "displaylogo": False,
+            "toImageButtonOptions": {"format": "png", "filename": filename or key, "scale": 2},
+        },
+    )
+
+
+def fmt(value: float, decimals: int = 4) -> str:
+    """A computed number the way the notebook prints it: fixed decimals."""
+    return f"{value:.{decimals}f}"
+
+
+def fmt_input(value: float) -> str:
+    """An input value as the user typed it: up to 4 significant digits, no trailing zeros."""
+    return f"{value:.4g}"
+
+
+def fmt_factor(value: float) -> str:
+    """An input value inside a product: negatives in brackets, e.g. (-0.5)×0.3."""
+    text = fmt_input(value)
+    return f"({text})" if value < 0 else text
+
+
+def matrix_frame(
+    matrix: torch.Tensor, row_tokens: Sequence[str], columns: Sequence[str]
+) -> pd.DataFrame:
+    """A table with a token column first, then one numeric column per entry of `columns`."""
+    frame = pd.DataFrame(matrix.detach().double().tolist(), columns=list(columns))
+    frame.insert(0, "token", list(row_tokens))
+    return frame
+
+
+def table(frame: pd.DataFrame, key: str, decimals: int = 4) -> None:
+    """A read-only table with numbers at fixed decimals and tokens as plain text."""
+    column_config = {
+        column: st.column_config.NumberColumn(column, format=f"%.{decimals}f")
+        for column in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[column])
+    }
+    st.dataframe(frame, key=key, hide_index=True, column_config=column_config)

@@ -1,0 +1,124 @@
+"""The lesson state every page shares: tokens, embedding rows, the query, and input messages.
+
+Canonical values live under plain `ax_*` keys in st.session_state (Streamlit drops widget keys
+when the page changes); widgets write into them through callbacks, after validation.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from attention import SEED_INPUTS, SEED_TOKENS
+from ui.validate import InputError, apply_edits, carry_over, parse_tokens, resize
+
+TOKENS = "ax_tokens"
+INPUTS = "ax_inputs"
+QUERY = "ax_query"
+ERRORS = "ax_errors"
+EDITOR_VERSION = "ax_editor_version"
+EDITOR_BASE = "ax_editor_base"
+
+W_TOKENS = "w_tokens_text"
+W_DIM = "w_dim"
+W_QUERY = "w_query"
+
+
+def init_state() -> None:
+    """Give a new session the seed example (call at the top of every page)."""
+    if TOKENS not in st.session_state:
+        reset_to_seed()
+
+
+def reset_to_seed() -> None:
+    """Back to the notebook's five tokens and 3-d vectors."""
+    st.session_state[TOKENS] = list(SEED_TOKENS)
+    st.session_state[INPUTS] = [list(row) for row in SEED_INPUTS]
+    st.session_state[QUERY] = 0
+    st.session_state[ERRORS] = {}
+    st.session_state[W_TOKENS] = " ".join(SEED_TOKENS)
+    _new_editor()
+
+
+def tokens() -> list[str]:
+    return st.session_state[TOKENS]
+
+
+def inputs() -> torch.Tensor:
+    """The current embeddings, (T, d) float32."""
+    return torch.tensor(st.session_state[INPUTS], dtype=torch.float32)
+
+
+def dim() -> int:
+    return len(st.session_state[INPUTS][0])
+
+
+def query() -> int:
+    return min(st.session_state[QUERY], len(tokens()) - 1)
+
+
+def errors() -> dict[str, str]:
+    return st.session_state[ERRORS]
+
+
+def editor_key() -> str:
+    return f"w_editor_{st.session_state[EDITOR_VERSION]}"
+
+
+def _new_editor() -> None:
+    """Start a fresh data editor whose base frame is the current rows."""
+    st.session_state[EDITOR_VERSION] = st.session_state.get(EDITOR_VERSION, 0) + 1
+    st.session_state[EDITOR_BASE] = [list(row) for row in st.session_state[INPUTS]]
+    errors().pop("editor", None)
+
+
+def ensure_editor_base() -> None:
+    """After a page switch the editor widget is gone: rebase it on the current rows."""
+    if editor_key() not in st.session_state:
+        st.session_state[EDITOR_BASE] = [list(row) for row in st.session_state[INPUTS]]
+
+
+def set_tokens_and_rows(new_tokens: list[str], rows: list[list[float]]) -> None:
+    """Replace tokens and rows together (both already validated)."""
+    st.session_state[TOKENS] = list(new_tokens)
+    st.session_state[INPUTS] = rows
+    st.session_state[QUERY] = min(st.session_state[QUERY], len(new_tokens) - 1)
+    _new_editor()
+
+
+# Callbacks: each validates its widget's value and only then touches the canonical state.
+
+
+def on_tokens_change() -> None:
+    try:
+        new_tokens = parse_tokens(st.session_state[W_TOKENS])
+    except InputError as error:
+        errors()["tokens"] = str(error)
+        return
+    errors().pop("tokens", None)
+    if new_tokens != tokens():
+        set_tokens_and_rows(new_tokens, carry_over(tokens(), st.session_state[INPUTS], new_tokens))
+
+
+def on_dim_change() -> None:
+    try:
+        rows = resize(tokens(), st.session_state[INPUTS], st.session_state[W_DIM])
+    except InputError as error:
+        errors()["dim"] = str(error)
+        return
+    errors().pop("dim", None)
+    set_tokens_and_rows(tokens(), rows)
+
+
+def on_editor_change() -> None:
+    edited_rows = st.session_state[editor_key()].get("edited_rows", {})
+    rows, messages = apply_edits(st.session_state[EDITOR_BASE], edited_rows)
+    st.session_state[INPUTS] = rows
+    if messages:
+        errors()["editor"] = " ".join(messages) + " The lesson keeps the last good value there."
+    else:
+        errors().pop("editor", None)
+
+
+def on_query_change() -> None:
+    st.session_state[QUERY] = st.session_state[W_QUERY]

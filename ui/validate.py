@@ -1,0 +1,193 @@
+"""One place that checks everything the user sends in: token text, numbers, whole matrices.
+
+Pure Python (no Streamlit), so every entry path (text box, editor, URL, upload) shares it and
+the tests can call it directly. Each rejection is an InputError whose message says what is
+wrong and what is allowed, in plain words.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Sequence
+
+from attention import MAX_DIM, token_embedding
+
+MAX_TOKENS = 64
+MAX_TOKEN_CHARS = 40
+MAX_ABS_VALUE = 1e4
+# Invisible format characters are refused, except the joiner inside emoji such as 👩‍💻.
+ALLOWED_FORMAT_CHARS = {"\u200d"}
+
+
+class InputError(ValueError):
+    """Input that the lessons cannot use; str(error) is the message shown to the user."""
+
+
+def _describe(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" ({name.lower()})" if name else "")
+
+
+def check_token(token: str, position: int) -> str:
+    """Return `token` if it can be shown and embedded; raise InputError otherwise."""
+    if len(token) > MAX_TOKEN_CHARS:
+        raise InputError(
+            f"Token {position} is {len(token):,} characters long; "
+            f"each token may have at most {MAX_TOKEN_CHARS}."
+        )
+    for char in token:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs") or (category == "Cf" and char not in ALLOWED_FORMAT_CHARS):
+            raise InputError(
+                f"Token {position} contains an invisible control character, {_describe(char)}. "
+                "Tokens may use letters, digits, punctuation, symbols and emoji."
+            )
+    return token
+
+
+def parse_tokens(text: str) -> list[str]:
+    """Split `text` on whitespace into 1..MAX_TOKENS checked tokens."""
+    if not isinstance(text, str):
+        raise InputError("Tokens must be text.")
+    tokens = text.split()
+    if not tokens:
+        raise InputError(
+            "Type at least one token. Tokens are separated by spaces, "
+            f"for example: Attention Mechanism drives (at most {MAX_TOKENS})."
+        )
+    if len(tokens) > MAX_TOKENS:
+        raise InputError(
+            f"That is {len(tokens)} tokens; the lessons take at most {MAX_TOKENS}. "
+            "Remove some and press Enter again."
+        )
+    return [check_token(token, i + 1) for i, token in enumerate(tokens)]
+
+
+def check_value(value: object, where: str) -> float:
+    """One embedding value: a finite number with |value| <= MAX_ABS_VALUE.
+
+    Accepts numbers and number text, including a comma as the decimal mark ("0,5").
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise InputError(f"{where} is empty. Enter a number such as 0.5.")
+    if isinstance(value, bool):
+        raise InputError(f"{where} must be a number, not true/false.")
+    if isinstance(value, str):
+        text = value.strip()
+        if text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")
+        try:
+            number = float(text)
+        except ValueError:
+            raise InputError(f"{where} is not a number. Enter a number such as 0.5.") from None
+    else:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InputError(f"{where} must be a number such as 0.5.") from None
+    if not math.isfinite(number):
+        raise InputError(
+            f"{where} is {number}; only finite numbers between "
+            f"-{MAX_ABS_VALUE:g} and {MAX_ABS_VALUE:g} are allowed."
+        )
+    if abs(number) > MAX_ABS_VALUE:
+        raise InputError(
+            f"{where} is {number:g}; values must lie between "
+            f"-{MAX_ABS_VALUE:g} and {MAX_ABS_VALUE:g}."
+        )
+    return number + 0.0  # turns -0.0 into 0.0
+
+
+def check_dim(d: object) -> int:
+    """The embedding dimension: a whole number from 1 to MAX_DIM."""
+    if isinstance(d, bool) or not isinstance(d, int | float) or d != int(d):
+        raise InputError(f"The dimension must be a whole number from 1 to {MAX_DIM}.")
+    if not 1 <= int(d) <= MAX_DIM:
+        raise InputError(f"The dimension is {d}; it must be from 1 to {MAX_DIM}.")
+    return int(d)
+
+
+def check_matrix(rows: Sequence[Sequence[object]], tokens: Sequence[str]) -> list[list[float]]:
+    """A full embedding table: one row per token, every row the same length 1..MAX_DIM."""
+    if len(rows) != len(tokens):
+        raise InputError(
+            f"There are {len(tokens)} tokens but {len(rows)} rows of numbers; "
+            "give exactly one row per token."
+        )
+    widths = {len(row) for row in rows}
+    if len(widths) != 1:
+        raise InputError("Every row must have the same number of values.")
+    check_dim(widths.pop())
+    return [
+        [check_value(value, f"Row {i + 1}, dimension {j + 1}") for j, value in enumerate(row)]
+        for i, row in enumerate(rows)
+    ]
+
+
+def embedding_row(token: str, d: int) -> list[float]:
+    """The deterministic embedding of `token` as plain floats with 2 decimals."""
+    return [round(value, 2) for value in token_embedding(token, d).tolist()]
+
+
+def apply_edits(
+    base: Sequence[Sequence[float]], edited_rows: dict
+) -> tuple[list[list[float]], list[str]]:
+    """Apply a data editor's `edited_rows` ({row: {"dim j": value}}) to `base`.
+
+    Valid cells are applied; an invalid cell keeps its base value and adds a message.
+    Returns (rows, messages).
+    """
+    rows = [list(row) for row in base]
+    messages = []
+    for row_key, changes in edited_rows.items():
+        i = int(row_key)
+        for column, value in changes.items():
+            if not (isinstance(column, str) and column.startswith("dim ")):
+                continue
+            j = int(column.removeprefix("dim ")) - 1
+            if not (0 <= i < len(rows) and 0 <= j < len(rows[i])):
+                continue
+            try:
+                rows[i][j] = check_value(value, f"Row {i + 1}, dimension {j + 1}")
+            except InputError as error:
+                messages.append(str(error))
+    return rows, messages
+
+
+def carry_over(
+    old_tokens: Sequence[str], old_rows: Sequence[Sequence[float]], new_tokens: Sequence[str]
+) -> list[list[float]]:
+    """Rows for `new_tokens`: a token that was already there keeps its vector.
+
+    The k-th occurrence of a word takes the k-th old occurrence's row when there is one, else
+    the word's first old row; a new word gets its deterministic embedding.
+    """
+    d = len(old_rows[0]) if old_rows else 3
+    seen: dict[str, list[int]] = {}
+    for i, token in enumerate(old_tokens):
+        seen.setdefault(token, []).append(i)
+    used: dict[str, int] = {}
+    rows = []
+    for token in new_tokens:
+        if token in seen:
+            k = used.get(token, 0)
+            used[token] = k + 1
+            indices = seen[token]
+            rows.append(list(old_rows[indices[k] if k < len(indices) else indices[0]]))
+        else:
+            rows.append(embedding_row(token, d))
+    return rows
+
+
+def resize(tokens: Sequence[str], rows: Sequence[Sequence[float]], new_d: int) -> list[list[float]]:
+    """Change the dimension: keep the first values, fill new ones from each token's embedding."""
+    new_d = check_dim(new_d)
+    resized = []
+    for token, row in zip(tokens, rows, strict=True):
+        if new_d <= len(row):
+            resized.append(list(row[:new_d]))
+        else:
+            extra = embedding_row(token, new_d)[len(row) :]
+            resized.append(list(row) + extra)
+    return resized
