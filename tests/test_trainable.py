@@ -40,7 +40,9 @@ def assert_golden(actual: torch.Tensor, expected: list) -> None:
 def random_case(seed: int, T: int, d_in: int, d_out: int) -> tuple[torch.Tensor, QKVWeights]:
     generator = torch.Generator().manual_seed(seed)
     inputs = torch.randn(T, d_in, generator=generator)
-    weights = QKVWeights(*(torch.randn(d_in, d_out, generator=generator) / 2 for _ in range(3)))
+    weights = QKVWeights(
+        *(torch.randn(d_in, d_out, generator=generator) / d_in**0.5 for _ in range(3))
+    )
     return inputs, weights
 
 
