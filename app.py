@@ -133,7 +133,7 @@ weighted_sum = [
     for j, (a, row) in enumerate(zip(walk.attn_weights.tolist(), x.tolist(), strict=True))
 ]
 weighted_sum.append(f"z({q + 1}) = [{', '.join(fmt(v) for v in walk.context_vec.tolist())}]")
-st.code("\n+ ".join(weighted_sum[:-1]) + "\n= " + weighted_sum[-1], language=None)
+st.code("\n+ ".join(weighted_sum[:-1]) + "\n= " + weighted_sum[-1], language=None, wrap_lines=True)
 
 if d in (2, 3):
     figure = charts.vectors_figure(
@@ -211,8 +211,14 @@ st.success(
 # Every query's distribution --------------------------------------------------------------------
 st.header("Attention weights for each query")
 if T <= 16:
-    st.markdown("One small chart per query token; the query's own bar is highlighted.")
-    plot(charts.weights_grid(steps.attn_weights, tokens), key="weights_grid")
+    st.markdown("One small chart per query token; the query's own bar is the orange one.")
+    grid = st.grid("auto", min_column_width=300)
+    for i in range(T):
+        plot(
+            charts.weights_bar(steps.attn_weights[i], tokens, i),
+            key=f"weights_bar_{i}",
+            container=grid,
+        )
 else:
     st.markdown(
         f"With {T} tokens one chart per query would be unreadable. Pick a query above to "

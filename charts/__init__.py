@@ -3,9 +3,10 @@
 from charts.attention_charts import (
     MAX_CELL_TEXT,
     attention_heatmap,
+    query_bar,
     scores_bar,
     vectors_figure,
-    weights_grid,
+    weights_bar,
     weights_grouped_bar,
 )
 from charts.labels import escape_label, position_labels, token_labels
@@ -15,9 +16,10 @@ __all__ = [
     "attention_heatmap",
     "escape_label",
     "position_labels",
+    "query_bar",
     "scores_bar",
     "token_labels",
     "vectors_figure",
-    "weights_grid",
+    "weights_bar",
     "weights_grouped_bar",
 ]

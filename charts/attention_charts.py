@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 import torch
-from plotly.subplots import make_subplots
 
 from charts.labels import escape_label, position_labels, token_labels
 
@@ -42,6 +41,7 @@ def _matrix(tensor: torch.Tensor) -> list[list]:
 def _token_axis(tokens: Sequence[str], title: str) -> dict:
     return {
         "title": {"text": title},
+        "automargin": True,
         "tickmode": "array",
         "tickvals": list(range(len(tokens))),
         "ticktext": token_labels(tokens),
@@ -97,31 +97,76 @@ def attention_heatmap(
     return fig
 
 
-def scores_bar(attn_scores: torch.Tensor, tokens: Sequence[str], query_index: int) -> go.Figure:
-    """Bar chart of one query's scores w_ij = x_i . x_j over every key token j."""
+def query_bar(
+    values: torch.Tensor,
+    tokens: Sequence[str],
+    query_index: int,
+    *,
+    title: str,
+    value_name: str,
+    y_title: str,
+    unit_range: bool = False,
+    height: int = 360,
+) -> go.Figure:
+    """One query's row (scores or weights) as bars over every key token j.
+
+    The query's own bar is drawn in another colour; every bar also carries its number.
+    unit_range fixes the value axis to 0..1 (for weights), so charts compare at a glance.
+    """
     labels = position_labels(tokens)
-    colors = [QUERY_COLOR if j == query_index else BAR_COLOR for j in range(len(tokens))]
+    T = len(tokens)
+    colors = [QUERY_COLOR if j == query_index else BAR_COLOR for j in range(T)]
+    decimals = 4 if T <= 6 else 2
     fig = go.Figure(
         go.Bar(
-            x=list(range(len(tokens))),
-            y=_values(attn_scores),
+            x=list(range(T)),
+            y=_values(values),
             customdata=labels,
             marker={"color": colors},
-            text=[f"{v:.4f}" for v in attn_scores.tolist()],
-            textposition="auto",
-            hovertemplate="key %{customdata}<br>score = %{y:.4f}<extra></extra>",
-            name="score",
+            text=[f"{v:.{decimals}f}" for v in values.tolist()] if T <= MAX_CELL_TEXT else None,
+            textposition="outside" if unit_range else "auto",
+            cliponaxis=False,
+            hovertemplate="key %{customdata}<br>" + value_name + " = %{y:.4f}<extra></extra>",
+            name=value_name,
         )
     )
     fig.update_layout(
-        title={"text": f"Attention scores for the query {labels[query_index]}"},
+        title={"text": title},
         xaxis=_token_axis(tokens, "key token (x_j)"),
-        yaxis={"title": {"text": "score x_i · x_j"}},
+        yaxis={"title": {"text": y_title}} | ({"range": [0, 1.12]} if unit_range else {}),
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        height=360,
+        height=height,
         showlegend=False,
     )
     return fig
+
+
+def scores_bar(attn_scores: torch.Tensor, tokens: Sequence[str], query_index: int) -> go.Figure:
+    """Bar chart of one query's scores w_ij = x_i . x_j over every key token j."""
+    label = position_labels(tokens)[query_index]
+    return query_bar(
+        attn_scores,
+        tokens,
+        query_index,
+        title=f"Attention scores ω({query_index + 1}, j) for the query {label}",
+        value_name="score",
+        y_title="score x_i · x_j",
+    )
+
+
+def weights_bar(attn_weights: torch.Tensor, tokens: Sequence[str], query_index: int) -> go.Figure:
+    """A small chart of one query's attention weights a_ij on a 0..1 axis."""
+    label = position_labels(tokens)[query_index]
+    return query_bar(
+        attn_weights,
+        tokens,
+        query_index,
+        title=f"query {label}",
+        value_name="weight",
+        y_title="weight a_ij",
+        unit_range=True,
+        height=300,
+    )
 
 
 def weights_grouped_bar(
@@ -144,61 +189,15 @@ def weights_grouped_bar(
             hovertemplate="key %{customdata}<br>" + name + " = %{y:.4f}<extra></extra>",
         )
     fig.update_layout(
-        title={"text": f"Attention weights for the query {labels[query_index]}"},
+        title={
+            "text": f"Attention weights a({query_index + 1}, j) for the query {labels[query_index]}"
+        },
         barmode="group",
         xaxis=_token_axis(tokens, "key token (x_j)"),
         yaxis={"title": {"text": "weight a_ij"}, "rangemode": "tozero"},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
         margin={"l": 10, "r": 10, "t": 90, "b": 10},
         height=420,
-    )
-    return fig
-
-
-def weights_grid(attn_weights: torch.Tensor, tokens: Sequence[str], columns: int = 3) -> go.Figure:
-    """Small multiples: one bar chart of attention weights per query token, on a 0..1 axis."""
-    T = len(tokens)
-    columns = max(1, min(columns, T))
-    rows = math.ceil(T / columns)
-    labels = position_labels(tokens)
-    fig = make_subplots(
-        rows=rows,
-        cols=columns,
-        subplot_titles=[f"query {label}" for label in labels],
-        shared_yaxes=True,
-        vertical_spacing=min(0.3 / max(rows - 1, 1), 0.12),
-        horizontal_spacing=0.04,
-    )
-    for i in range(T):
-        row, col = divmod(i, columns)
-        weights = attn_weights[i]
-        fig.add_bar(
-            x=list(range(T)),
-            y=_values(weights),
-            customdata=[[labels[i], labels[j]] for j in range(T)],
-            marker={"color": [QUERY_COLOR if j == i else BAR_COLOR for j in range(T)]},
-            text=[f"{v:.2f}" for v in weights.tolist()] if T <= 8 else None,
-            textposition="outside",
-            hovertemplate=(
-                "query %{customdata[0]}<br>key %{customdata[1]}<br>weight = %{y:.4f}<extra></extra>"
-            ),
-            showlegend=False,
-            row=row + 1,
-            col=col + 1,
-        )
-        fig.update_xaxes(
-            tickmode="array",
-            tickvals=list(range(T)),
-            ticktext=token_labels(tokens),
-            row=row + 1,
-            col=col + 1,
-        )
-        fig.update_yaxes(range=[0, 1.15], row=row + 1, col=col + 1)
-    fig.update_yaxes(title_text="weight", col=1)
-    fig.update_layout(
-        title={"text": "Attention weights of every query (softmax), one chart per query"},
-        margin={"l": 10, "r": 10, "t": 80, "b": 10},
-        height=80 + 260 * rows,
     )
     return fig
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from attention import MAX_DIM
 from ui import state
+from ui.nav import PAGES
 from ui.validate import MAX_ABS_VALUE, MAX_TOKEN_CHARS, MAX_TOKENS
 
 
@@ -14,6 +15,10 @@ def sidebar() -> None:
     """Tokens, embedding dimension and reset, on every page."""
     state.init_state()
     with st.sidebar:
+        st.caption("Attention Explorer")
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
         st.header("Your example")
         if state.W_TOKENS not in st.session_state:
             st.session_state[state.W_TOKENS] = " ".join(state.tokens())

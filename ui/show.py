@@ -11,9 +11,9 @@ import streamlit as st
 import torch
 
 
-def plot(fig: go.Figure, key: str, filename: str | None = None) -> None:
+def plot(fig: go.Figure, key: str, filename: str | None = None, container=st) -> None:
     """A Plotly chart with a stable key and a PNG download named after the chart."""
-    st.plotly_chart(
+    container.plotly_chart(
         fig,
         key=key,
         config={

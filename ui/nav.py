@@ -1,0 +1,13 @@
+"""The app's pages, in lesson order, for the sidebar's navigation links.
+
+Streamlit discovers the files in pages/ by itself; its own navigation would label the home page
+after its file name ("app"), so the sidebar draws these links instead (see
+client.showSidebarNavigation in .streamlit/config.toml).
+"""
+
+from __future__ import annotations
+
+PAGES: tuple[tuple[str, str, str], ...] = (
+    ("app.py", "1 · Simple self-attention", ":material/looks_one:"),
+    ("pages/1_About_attention.py", "About attention", ":material/menu_book:"),
+)
