@@ -1,0 +1,152 @@
+"""AppTest: the home page (lesson 1) and every page run, show the seed's numbers, and react."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui.nav import PAGES
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = json.loads((ROOT / "tests" / "data" / "seed.json").read_text())
+SIMPLE = GOLDEN["simple"]
+TOL = GOLDEN["tolerance"]
+
+
+def run_app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def chart(at: AppTest, key: str) -> dict:
+    """The Plotly figure (as JSON) of the chart with this key."""
+    for element in at.get("plotly_chart"):
+        if element.proto.id.endswith(f"-{key}"):
+            return json.loads(element.proto.spec)
+    raise AssertionError(f"no chart with key {key!r}")
+
+
+def close(actual, expected, tol: float = TOL) -> bool:
+    if isinstance(expected, list):
+        return len(actual) == len(expected) and all(
+            close(a, e, tol) for a, e in zip(actual, expected, strict=True)
+        )
+    return abs(actual - expected) <= tol
+
+
+def frame_by_columns(at: AppTest, *columns: str):
+    for df in at.dataframe:
+        if all(column in df.value.columns for column in columns):
+            return df.value
+    raise AssertionError(f"no table with columns {columns}")
+
+
+def test_home_page_defaults_to_the_seed_example():
+    at = run_app()
+    assert at.title[0].value == "Simple self-attention"
+    editor = frame_by_columns(at, "token", "dim 1")
+    assert editor["token"].tolist() == SIMPLE["tokens"]
+    assert close(editor[["dim 1", "dim 2", "dim 3"]].values.tolist(), SIMPLE["inputs"], 1e-6)
+
+
+def test_home_page_shows_every_seed_value_of_the_query_steps():
+    at = run_app()
+    # Step 1: the worked dot products, term by term.
+    worked = at.code[0].value.splitlines()
+    assert worked[0].startswith("ω(1,1) = 0.12×0.12 + 0.45×0.45 + 0.67×0.67 = 0.6658")
+    printed = [float(line.split(" = ")[-1].split()[0]) for line in worked]
+    assert close(printed, SIMPLE["query_scores"])
+    assert close(chart(at, "query_scores_bar")["data"][0]["y"], SIMPLE["query_scores"])
+    # Step 2: three normalisations, in the table and in the grouped bars.
+    table = frame_by_columns(at, "score", "sum normalisation", "naive softmax")
+    assert close(table["score"].tolist(), SIMPLE["query_scores"])
+    assert close(table["sum normalisation"].tolist(), SIMPLE["query_weights_sum"])
+    assert close(table["naive softmax"].tolist(), SIMPLE["query_weights_naive_softmax"])
+    assert close(table["softmax (stable)"].tolist(), SIMPLE["query_weights_softmax"])
+    bars = chart(at, "query_weights_bars")["data"]
+    assert [b["name"] for b in bars] == ["sum normalisation", "naive softmax", "softmax (stable)"]
+    assert close(bars[2]["y"], SIMPLE["query_weights_softmax"])
+    sums = next(c.value for c in at.caption if c.value.startswith("Sum of the weights"))
+    assert sums.count("= 1.0000") == 3
+    # Step 3: the weighted sum ends with the context vector z(1).
+    weighted = at.code[1].value.splitlines()
+    assert weighted[-1] == "= z(1) = [0.3897, 0.5495, 0.6587]"
+    vectors = chart(at, "vectors_plot")["data"]
+    context_trace = vectors[-1]
+    assert close([context_trace[a][0] for a in "xyz"], SIMPLE["query_context"])
+
+
+def test_home_page_shows_the_seed_matrices():
+    at = run_app()
+    assert close(chart(at, "scores_heatmap")["data"][0]["z"], SIMPLE["scores"])
+    weights = chart(at, "weights_heatmap")
+    assert close(weights["data"][0]["z"], SIMPLE["weights"])
+    assert (weights["data"][0]["zmin"], weights["data"][0]["zmax"]) == (0, 1)
+    assert weights["layout"]["yaxis"]["ticktext"] == SIMPLE["tokens"]
+    context = frame_by_columns(at, "z dim 1")
+    assert close(context[["z dim 1", "z dim 2", "z dim 3"]].values.tolist(), SIMPLE["context"])
+    for i, row in enumerate(SIMPLE["weights"]):
+        assert close(chart(at, f"weights_bar_{i}")["data"][0]["y"], row)
+    assert "largest difference 0.0e+00" in at.success[0].value
+
+
+def test_changing_the_query_changes_what_is_shown():
+    at = run_app()
+    at.selectbox(key="w_query").select(2).run()
+    assert not at.exception
+    assert at.code[0].value.startswith("ω(3,1) = 0.23×0.12")
+    scores = chart(at, "query_scores_bar")["data"][0]["y"]
+    assert close(scores, SIMPLE["scores"][2])
+    assert at.code[1].value.splitlines()[-1] == (
+        "= z(3) = [" + ", ".join(f"{v:.4f}" for v in SIMPLE["context"][2]) + "]"
+    )
+
+
+def test_changing_the_tokens_keeps_known_vectors_and_recomputes():
+    at = run_app()
+    at.text_input(key="w_tokens_text").input("drives Attention new").run()
+    assert not at.exception
+    editor = frame_by_columns(at, "token", "dim 1")
+    assert editor["token"].tolist() == ["drives", "Attention", "new"]
+    rows = editor[["dim 1", "dim 2", "dim 3"]].values.tolist()
+    assert close(rows[0], SIMPLE["inputs"][2], 1e-6)
+    assert close(rows[1], SIMPLE["inputs"][0], 1e-6)
+    assert all(-1 <= v <= 1 for v in rows[2])
+    heatmap = chart(at, "weights_heatmap")
+    assert heatmap["layout"]["yaxis"]["ticktext"] == ["drives", "Attention", "new"]
+    assert len(heatmap["data"][0]["z"]) == 3
+
+
+def test_bad_tokens_keep_the_last_good_view_and_the_typed_text():
+    at = run_app()
+    at.text_input(key="w_tokens_text").input("   ").run()
+    assert not at.exception
+    assert "at least one token" in at.sidebar.error[0].value
+    assert at.text_input(key="w_tokens_text").value == "   "
+    assert close(chart(at, "weights_heatmap")["data"][0]["z"], SIMPLE["weights"])
+
+
+def test_dimension_change_and_reset():
+    at = run_app()
+    at.number_input(key="w_dim").set_value(5).run()
+    assert not at.exception
+    editor = frame_by_columns(at, "token", "dim 5")
+    assert close(editor["dim 1"].tolist(), [row[0] for row in SIMPLE["inputs"]], 1e-6)
+    assert "projected to 2-D (PCA)" in chart(at, "vectors_plot")["layout"]["title"]["text"]
+    at.button[0].click().run()
+    assert close(chart(at, "weights_heatmap")["data"][0]["z"], SIMPLE["weights"])
+    assert at.text_input(key="w_tokens_text").value == " ".join(SIMPLE["tokens"])
+
+
+@pytest.mark.parametrize("path", [path for path, _label, _icon in PAGES[1:]])
+def test_every_page_runs(path):
+    at = run_app()
+    at.switch_page(path).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title, f"{path} has no title"
+    # The shared sidebar is on every page, with the current tokens.
+    assert at.text_input(key="w_tokens_text").value == " ".join(SIMPLE["tokens"])

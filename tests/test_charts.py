@@ -1,0 +1,111 @@
+"""Figure builders, tested by their attributes (no browser)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+import charts
+from attention import SEED_TOKENS, query_walkthrough, seed_inputs, simple_attention
+
+TOKENS = list(SEED_TOKENS)
+HOSTILE = ["<b>x</b>", '<img src=x onerror="alert(1)">', "a&b", "the", "the"]
+
+
+def test_heatmap_carries_values_labels_and_fixed_range():
+    weights = simple_attention(seed_inputs()).attn_weights
+    fig = charts.attention_heatmap(weights, TOKENS, title="weights", value_name="weight")
+    heatmap = fig.data[0]
+    assert torch.allclose(torch.tensor(heatmap.z, dtype=torch.float64), weights.double(), atol=1e-7)
+    assert (heatmap.zmin, heatmap.zmax) == (0.0, 1.0)
+    assert fig.layout.title.text == "weights"
+    assert fig.layout.xaxis.title.text == "key token (x_j)"
+    assert fig.layout.yaxis.title.text == "query token (x_i)"
+    assert list(fig.layout.yaxis.ticktext) == TOKENS
+    assert list(fig.layout.xaxis.tickvals) == [0, 1, 2, 3, 4]
+    assert heatmap.texttemplate == "%{z:.4f}"
+    assert "weight = %{z:.4f}" in heatmap.hovertemplate
+    assert heatmap.customdata[0][1] == ["1: Attention", "2: Mechanism"]
+
+
+def test_score_heatmap_follows_the_data_and_large_matrices_drop_cell_text():
+    scores = simple_attention(seed_inputs()).attn_scores
+    fig = charts.attention_heatmap(scores, TOKENS, title="s", value_name="score", weights=False)
+    assert fig.data[0].zmin is None and fig.data[0].zmax is None
+    big = torch.rand(charts.MAX_CELL_TEXT + 1, charts.MAX_CELL_TEXT + 1)
+    tokens = [f"t{i}" for i in range(charts.MAX_CELL_TEXT + 1)]
+    assert (
+        charts.attention_heatmap(big, tokens, title="b", value_name="w").data[0].texttemplate
+        is None
+    )
+
+
+def test_repeated_tokens_keep_separate_rows_and_labels_are_escaped():
+    x = torch.randn(len(HOSTILE), 3)
+    fig = charts.attention_heatmap(
+        simple_attention(x).attn_weights, HOSTILE, title="t", value_name="w"
+    )
+    assert len(fig.data[0].z) == len(HOSTILE)
+    assert list(fig.layout.yaxis.tickvals) == [0, 1, 2, 3, 4]
+    ticks = list(fig.layout.yaxis.ticktext)
+    assert ticks[:3] == ["&lt;b&gt;x&lt;/b&gt;", "&lt;img src=x onerror=&quot;ale…", "a&amp;b"]
+    assert ticks[3] == ticks[4] == "the"
+    for text in [*ticks, fig.data[0].customdata[1][0][0]]:
+        assert "<" not in text and ">" not in text
+
+
+def test_query_bars_scores_and_weights():
+    walk = query_walkthrough(seed_inputs(), 1)
+    fig = charts.scores_bar(walk.attn_scores, TOKENS, 1)
+    assert torch.allclose(
+        torch.tensor(fig.data[0].y, dtype=torch.float64), walk.attn_scores.double(), atol=1e-7
+    )
+    assert fig.layout.title.text == "Attention scores ω(2, j) for the query 2: Mechanism"
+    assert fig.layout.yaxis.title.text == "score x_i · x_j"
+    assert list(fig.data[0].text) == [f"{v:.4f}" for v in walk.attn_scores.tolist()]
+    colors = list(fig.data[0].marker.color)
+    assert colors[1] != colors[0] and len(set(colors)) == 2
+    small = charts.weights_bar(walk.attn_weights, TOKENS, 1)
+    assert list(small.layout.yaxis.range) == [0, 1.12]
+    assert small.layout.title.text == "query 2: Mechanism"
+
+
+def test_grouped_bars_have_three_methods_with_patterns_and_numbers():
+    walk = query_walkthrough(seed_inputs(), 0)
+    weights = {method: n.weights for method, n in walk.normalized.items()}
+    fig = charts.weights_grouped_bar(weights, TOKENS, 0)
+    assert [bar.name for bar in fig.data] == [
+        "sum normalisation",
+        "naive softmax",
+        "softmax (stable)",
+    ]
+    assert len({bar.marker.pattern.shape for bar in fig.data}) == 3
+    assert fig.data[0].text[0] == "0.1897"
+    assert fig.layout.barmode == "group"
+
+
+def test_non_finite_values_become_gaps_not_errors():
+    scores = torch.tensor([1000.0, 0.0, -5.0])
+    naive = torch.exp(scores) / torch.exp(scores).sum()
+    fig = charts.query_bar(naive, ["a", "b", "c"], 0, title="t", value_name="w", y_title="w")
+    assert fig.data[0].y[0] is None
+    assert not math.isnan(fig.data[0].y[1])
+
+
+def test_vectors_figure_3d_2d():
+    x = seed_inputs()
+    z = simple_attention(x).context_vecs[0]
+    fig3 = charts.vectors_figure(
+        x, TOKENS, z, 0, title="v", axis_titles=["a", "b", "c"], from_origin=True
+    )
+    assert fig3.data[-1].type == "scatter3d"
+    assert [fig3.data[-1][a][0] for a in "xyz"] == [float(v) for v in z.double()]
+    assert len(fig3.data) == len(TOKENS) + 2  # a line per vector, the inputs, z
+    assert fig3.layout.scene.xaxis.title.text == "a"
+    fig2 = charts.vectors_figure(
+        x[:, :2], TOKENS, z[:2], 0, title="v", axis_titles=["p1", "p2"], from_origin=False
+    )
+    assert fig2.data[-1].type == "scatter" and len(fig2.data) == 2
+    assert fig2.layout.xaxis.title.text == "p1"
+    assert list(fig2.data[0].text) == TOKENS

@@ -1,0 +1,157 @@
+"""The one validation layer every entry path uses."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from attention import SEED_INPUTS, SEED_TOKENS
+from ui.validate import (
+    MAX_ABS_VALUE,
+    MAX_TOKENS,
+    InputError,
+    apply_edits,
+    carry_over,
+    check_matrix,
+    check_value,
+    embedding_row,
+    parse_tokens,
+    resize,
+)
+
+MARKUP = [
+    "<b>x</b>",
+    '<a href="https://example.com">x</a>',
+    '<a href="javascript:alert(1)">x</a>',
+    '<span style="font-size:999px">x</span>',
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(1)</script>",
+    "&lt;b&gt;",
+    "**x**",
+    "[x](javascript:alert(1))",
+    "![](https://example.com/x.png)",
+    "$x^2$",
+    '=HYPERLINK("https://example.com")',
+    "+1",
+    "-1",
+    "@SUM(A1)",
+]
+
+
+def test_tokens_split_on_any_whitespace_and_keep_repeats():
+    assert parse_tokens("the cat\tthe\nend") == ["the", "cat", "the", "end"]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t"])
+def test_no_tokens_is_refused_with_a_plain_message(text):
+    with pytest.raises(InputError, match="at least one token"):
+        parse_tokens(text)
+
+
+def test_token_count_limit():
+    assert len(parse_tokens(" ".join(["a"] * MAX_TOKENS))) == MAX_TOKENS
+    with pytest.raises(InputError, match=f"at most {MAX_TOKENS}"):
+        parse_tokens(" ".join(["a"] * (MAX_TOKENS + 1)))
+
+
+@pytest.mark.parametrize("token", MARKUP)
+def test_markup_is_kept_as_plain_text_and_never_echoed_in_messages(token):
+    assert parse_tokens(f"{token} next") == [*token.split(), "next"]
+    with pytest.raises(InputError) as error:
+        parse_tokens(f"{token} " + "y" * 5000)
+    assert token not in str(error.value) and "<" not in str(error.value)
+
+
+@pytest.mark.parametrize("token", ["😀", "e\u0301", "שלום", "👩\u200d💻"])
+def test_emoji_combining_marks_and_rtl_text_are_tokens(token):
+    assert parse_tokens(token) == [token]
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("a\u202eb", "U+202E"),
+        ("a\u200bb", "U+200B"),
+        ("a\x00b", "U+0000"),
+        ("x" * 10_000, "10,000"),
+    ],
+)
+def test_invisible_characters_and_huge_tokens_are_refused(text, what):
+    with pytest.raises(InputError, match=what.replace("+", r"\+")):
+        parse_tokens(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0.5, 0.5), ("0.5", 0.5), ("0,5", 0.5), (-0.0, 0.0), (5e-324, 5e-324), (1e4, 1e4)],
+)
+def test_valid_numbers(value, expected):
+    result = check_value(value, "cell")
+    assert result == expected and math.copysign(1, result) == math.copysign(1, expected or 1)
+
+
+@pytest.mark.parametrize(
+    "value", [None, "", "abc", float("nan"), float("inf"), -float("inf"), 1e38, -1e38, 1e20, True]
+)
+def test_invalid_numbers_are_refused(value):
+    with pytest.raises(InputError, match="cell"):
+        check_value(value, "cell")
+
+
+def test_check_matrix_shapes():
+    rows = check_matrix([list(row) for row in SEED_INPUTS], SEED_TOKENS)
+    assert rows[0] == [0.12, 0.45, 0.67]
+    with pytest.raises(InputError, match="5 tokens but 4 rows"):
+        check_matrix([list(row) for row in SEED_INPUTS[:4]], SEED_TOKENS)
+    with pytest.raises(InputError, match="same number"):
+        check_matrix([[1.0, 2.0], [1.0]], ["a", "b"])
+    with pytest.raises(InputError, match="Row 2, dimension 1"):
+        check_matrix([[1.0], ["nan"]], ["a", "b"])
+
+
+def test_apply_edits_applies_good_cells_and_keeps_the_rest():
+    base = [[0.1, 0.2], [0.3, 0.4]]
+    rows, messages = apply_edits(base, {0: {"dim 1": 1.5}, 1: {"dim 2": None, "token": "x"}})
+    assert rows == [[1.5, 0.2], [0.3, 0.4]]
+    assert len(messages) == 1 and "Row 2, dimension 2 is empty" in messages[0]
+    assert base == [[0.1, 0.2], [0.3, 0.4]]
+
+
+def test_carry_over_keeps_vectors_of_tokens_still_there():
+    old = [[1.0], [2.0], [3.0]]
+    rows = carry_over(["a", "b", "a"], old, ["b", "a", "a", "a", "new"])
+    assert rows[:4] == [[2.0], [1.0], [3.0], [1.0]]
+    assert rows[4] == embedding_row("new", 1)
+
+
+def test_resize_keeps_prefixes_and_fills_from_the_embedding():
+    rows = resize(["a", "b"], [[0.5, 0.6], [0.7, 0.8]], 4)
+    assert [row[:2] for row in rows] == [[0.5, 0.6], [0.7, 0.8]]
+    assert rows[0][2:] == embedding_row("a", 4)[2:]
+    assert resize(["a", "b"], rows, 1) == [[0.5], [0.7]]
+    with pytest.raises(InputError):
+        resize(["a"], [[1.0]], 0)
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.text())
+def test_any_text_either_parses_or_raises_input_error(text):
+    try:
+        tokens = parse_tokens(text)
+    except InputError as error:
+        assert str(error)
+    else:
+        assert 1 <= len(tokens) <= MAX_TOKENS and all(tokens)
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.one_of(st.text(), st.floats(allow_nan=True), st.integers(), st.none()))
+def test_any_value_either_checks_or_raises_input_error(value):
+    try:
+        number = check_value(value, "cell")
+    except InputError:
+        return
+    assert math.isfinite(number) and abs(number) <= MAX_ABS_VALUE
