@@ -114,9 +114,10 @@ def test_check_matrix_shapes():
 
 def test_apply_edits_applies_good_cells_and_keeps_the_rest():
     base = [[0.1, 0.2], [0.3, 0.4]]
-    rows, messages = apply_edits(base, {0: {"dim 1": 1.5}, 1: {"dim 2": None, "token": "x"}})
+    edits = {0: {"dim 1": 1.5}, 1: {"dim 2": None, "token": "x"}}
+    rows, messages = apply_edits(base, edits, ["dim 1", "dim 2"])
     assert rows == [[1.5, 0.2], [0.3, 0.4]]
-    assert len(messages) == 1 and "Row 2, dimension 2 is empty" in messages[0]
+    assert len(messages) == 1 and "Row 2, column dim 2 is empty" in messages[0]
     assert base == [[0.1, 0.2], [0.3, 0.4]]
 
 

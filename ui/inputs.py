@@ -54,36 +54,48 @@ def sidebar() -> None:
         )
 
 
-def embedding_editor() -> None:
-    """One row per token, one numeric column per dimension; edits recompute everything."""
-    state.ensure_editor_base()
-    base = st.session_state[state.EDITOR_BASE]
-    d = len(base[0])
-    frame = pd.DataFrame(base, columns=[f"dim {j + 1}" for j in range(d)])
-    frame.insert(0, "token", state.tokens())
+def matrix_editor(
+    name: str,
+    target: str,
+    row_labels: list[str],
+    columns: list[str],
+    label_column: str = "token",
+    label_help: str = "Change in the sidebar",
+) -> None:
+    """Edit the matrix st.session_state[target] in a table: a read-only label column, then
+    one numeric column per entry of `columns`. Valid edits go straight into the matrix."""
+    state.ensure_editor_base(name, st.session_state[target])
+    frame = pd.DataFrame(state.editor_base(name), columns=columns)
+    frame.insert(0, label_column, row_labels)
     column_config = {
-        "token": st.column_config.TextColumn("token", disabled=True, help="Change in the sidebar"),
+        label_column: st.column_config.TextColumn(label_column, disabled=True, help=label_help),
     } | {
-        f"dim {j + 1}": st.column_config.NumberColumn(
-            f"dim {j + 1}",
+        column: st.column_config.NumberColumn(
+            column,
             min_value=-MAX_ABS_VALUE,
             max_value=MAX_ABS_VALUE,
             format="%.4g",
             required=True,
         )
-        for j in range(d)
+        for column in columns
     }
     st.data_editor(
         frame,
-        key=state.editor_key(),
-        on_change=state.on_editor_change,
+        key=state.editor_key(name),
+        on_change=state.on_matrix_edit,
+        args=(name, target, columns),
         column_config=column_config,
         hide_index=True,
         num_rows="fixed",
-        width="stretch" if d > 4 else "content",
+        width="stretch" if len(columns) > 4 else "content",
     )
-    if "editor" in state.errors():
-        st.error(state.errors()["editor"], icon=":material/error:")
+    if name in state.errors():
+        st.error(state.errors()[name], icon=":material/error:")
+
+
+def embedding_editor() -> None:
+    """One row per token, one numeric column per dimension; edits recompute everything."""
+    matrix_editor("editor", state.INPUTS, state.tokens(), state.dim_names())
 
 
 def query_picker(label: str = "Query token") -> int:

@@ -16,8 +16,6 @@ TOKENS = "ax_tokens"
 INPUTS = "ax_inputs"
 QUERY = "ax_query"
 ERRORS = "ax_errors"
-EDITOR_VERSION = "ax_editor_version"
-EDITOR_BASE = "ax_editor_base"
 
 W_TOKENS = "w_tokens_text"
 W_DIM = "w_dim"
@@ -53,6 +51,11 @@ def dim() -> int:
     return len(st.session_state[INPUTS][0])
 
 
+def dim_names() -> list[str]:
+    """Column names of the embedding table: dim 1 .. dim d."""
+    return [f"dim {j + 1}" for j in range(dim())]
+
+
 def query() -> int:
     return min(st.session_state[QUERY], len(tokens()) - 1)
 
@@ -61,21 +64,45 @@ def errors() -> dict[str, str]:
     return st.session_state[ERRORS]
 
 
-def editor_key() -> str:
-    return f"w_editor_{st.session_state[EDITOR_VERSION]}"
+# Matrix editors. A data editor gets an unchanged base frame and a versioned key; its edits
+# are applied (after validation) to a canonical matrix under a plain key. A new version starts a
+# fresh widget: after a reset, a change of shape, or a page switch (which drops the widget).
+
+
+def editor_key(name: str = "editor") -> str:
+    return f"w_{name}_{st.session_state.get(f'ax_{name}_version', 0)}"
+
+
+def editor_base(name: str = "editor") -> list[list[float]]:
+    return st.session_state[f"ax_{name}_base"]
+
+
+def new_editor(name: str, rows: list[list[float]]) -> None:
+    """Start a fresh editor `name` whose base frame is `rows`."""
+    st.session_state[f"ax_{name}_version"] = st.session_state.get(f"ax_{name}_version", 0) + 1
+    st.session_state[f"ax_{name}_base"] = [list(row) for row in rows]
+    errors().pop(name, None)
+
+
+def ensure_editor_base(name: str, rows: list[list[float]]) -> None:
+    """After a page switch the editor widget is gone: rebase it on the current rows."""
+    if editor_key(name) not in st.session_state:
+        st.session_state[f"ax_{name}_base"] = [list(row) for row in rows]
+
+
+def on_matrix_edit(name: str, target: str, columns: list[str]) -> None:
+    """Callback of editor `name`: apply its valid edits to st.session_state[target]."""
+    edited_rows = st.session_state[editor_key(name)].get("edited_rows", {})
+    rows, messages = apply_edits(editor_base(name), edited_rows, columns)
+    st.session_state[target] = rows
+    if messages:
+        errors()[name] = " ".join(messages) + " The lesson keeps the last good value there."
+    else:
+        errors().pop(name, None)
 
 
 def _new_editor() -> None:
-    """Start a fresh data editor whose base frame is the current rows."""
-    st.session_state[EDITOR_VERSION] = st.session_state.get(EDITOR_VERSION, 0) + 1
-    st.session_state[EDITOR_BASE] = [list(row) for row in st.session_state[INPUTS]]
-    errors().pop("editor", None)
-
-
-def ensure_editor_base() -> None:
-    """After a page switch the editor widget is gone: rebase it on the current rows."""
-    if editor_key() not in st.session_state:
-        st.session_state[EDITOR_BASE] = [list(row) for row in st.session_state[INPUTS]]
+    new_editor("editor", st.session_state[INPUTS])
 
 
 def set_tokens_and_rows(new_tokens: list[str], rows: list[list[float]]) -> None:
@@ -108,16 +135,6 @@ def on_dim_change() -> None:
         return
     errors().pop("dim", None)
     set_tokens_and_rows(tokens(), rows)
-
-
-def on_editor_change() -> None:
-    edited_rows = st.session_state[editor_key()].get("edited_rows", {})
-    rows, messages = apply_edits(st.session_state[EDITOR_BASE], edited_rows)
-    st.session_state[INPUTS] = rows
-    if messages:
-        errors()["editor"] = " ".join(messages) + " The lesson keeps the last good value there."
-    else:
-        errors().pop("editor", None)
 
 
 def on_query_change() -> None:

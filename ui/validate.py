@@ -131,25 +131,25 @@ def embedding_row(token: str, d: int) -> list[float]:
 
 
 def apply_edits(
-    base: Sequence[Sequence[float]], edited_rows: dict
+    base: Sequence[Sequence[float]], edited_rows: dict, columns: Sequence[str]
 ) -> tuple[list[list[float]], list[str]]:
-    """Apply a data editor's `edited_rows` ({row: {"dim j": value}}) to `base`.
+    """Apply a data editor's `edited_rows` ({row: {column name: value}}) to `base`.
 
-    Valid cells are applied; an invalid cell keeps its base value and adds a message.
+    `columns` names the numeric columns in order (column j of `base`); other columns are
+    ignored. Valid cells are applied; an invalid cell keeps its base value and adds a message.
     Returns (rows, messages).
     """
+    index = {name: j for j, name in enumerate(columns)}
     rows = [list(row) for row in base]
     messages = []
     for row_key, changes in edited_rows.items():
         i = int(row_key)
         for column, value in changes.items():
-            if not (isinstance(column, str) and column.startswith("dim ")):
-                continue
-            j = int(column.removeprefix("dim ")) - 1
-            if not (0 <= i < len(rows) and 0 <= j < len(rows[i])):
+            j = index.get(column)
+            if j is None or not (0 <= i < len(rows) and j < len(rows[i])):
                 continue
             try:
-                rows[i][j] = check_value(value, f"Row {i + 1}, dimension {j + 1}")
+                rows[i][j] = check_value(value, f"Row {i + 1}, column {columns[j]}")
             except InputError as error:
                 messages.append(str(error))
     return rows, messages
