@@ -20,7 +20,7 @@ WEIGHTS_COLORSCALE = "Viridis"
 SCORES_COLORSCALE = "Cividis"
 MAX_CELL_TEXT = 16  # numbers are written in heatmap cells up to this many tokens
 # Three normalisations: a colour and a fill pattern each, so colour is never the only cue.
-METHOD_STYLE = {
+METHOD_STYLE: dict[str, tuple[str, str, str]] = {
     "sum": ("sum normalisation", "#E69F00", "/"),
     "naive_softmax": ("naive softmax", "#56B4E9", "."),
     "softmax": ("softmax (stable)", "#0072B2", ""),
@@ -169,35 +169,116 @@ def weights_bar(attn_weights: torch.Tensor, tokens: Sequence[str], query_index: 
     )
 
 
+def grouped_bars(
+    series: Mapping[str, torch.Tensor],
+    tokens: Sequence[str],
+    *,
+    title: str,
+    y_title: str,
+    styles: Sequence[tuple[str, str]] = (("#E69F00", "/"), ("#56B4E9", "."), ("#0072B2", "")),
+) -> go.Figure:
+    """Grouped bars: one group per key token, one bar per named series (colour + pattern)."""
+    labels = position_labels(tokens)
+    fig = go.Figure()
+    for (name, values), (color, pattern) in zip(series.items(), styles, strict=False):
+        fig.add_bar(
+            x=list(range(len(tokens))),
+            y=_values(values),
+            name=name,
+            customdata=labels,
+            marker={"color": color, "pattern": {"shape": pattern}},
+            text=[f"{v:.4f}" for v in values.tolist()] if len(tokens) <= MAX_CELL_TEXT else None,
+            textposition="outside",
+            textangle=-90 if len(tokens) > 5 else 0,
+            cliponaxis=False,
+            hovertemplate="key %{customdata}<br>" + name + " = %{y:.4f}<extra></extra>",
+        )
+    fig.update_layout(
+        title={"text": title},
+        barmode="group",
+        xaxis=_token_axis(tokens, "key token (x_j)"),
+        yaxis={"title": {"text": y_title}, "rangemode": "tozero"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        margin={"l": 10, "r": 10, "t": 90, "b": 10},
+        height=420,
+    )
+    return fig
+
+
 def weights_grouped_bar(
     weights_by_method: Mapping[str, torch.Tensor], tokens: Sequence[str], query_index: int
 ) -> go.Figure:
     """Grouped bars: one group per key token, one bar per normalisation (sum, naive, softmax)."""
-    labels = position_labels(tokens)
+    label = position_labels(tokens)[query_index]
+    return grouped_bars(
+        {METHOD_STYLE[method][0]: weights for method, weights in weights_by_method.items()},
+        tokens,
+        title=f"Attention weights a({query_index + 1}, j) for the query {label}",
+        y_title="weight a_ij",
+        styles=[METHOD_STYLE[method][1:] for method in weights_by_method],
+    )
+
+
+def mask_heatmap(mask: torch.Tensor, tokens: Sequence[str], *, title: str) -> go.Figure:
+    """Which key each query may see: a (T, T) bool mask, True = blocked, as a two-colour map
+    with the words "sees" / "hidden" in the cells (and on hover), so colour is not the only cue."""
+    T = mask.shape[0]
+    queries = position_labels(tokens)
+    words = [["hidden" if mask[i, j] else "sees" for j in range(T)] for i in range(T)]
+    customdata = [[[queries[i], queries[j], words[i][j]] for j in range(T)] for i in range(T)]
+    heatmap = go.Heatmap(
+        z=(~mask).to(torch.int64).tolist(),
+        x=list(range(T)),
+        y=list(range(T)),
+        customdata=customdata,
+        colorscale=[[0.0, "#D9D9D9"], [1.0, "#0072B2"]],
+        zmin=0,
+        zmax=1,
+        showscale=False,
+        hovertemplate="query %{customdata[0]}<br>key %{customdata[1]}<br>"
+        "%{customdata[2]}<extra></extra>",
+        xgap=1,
+        ygap=1,
+    )
+    if T <= MAX_CELL_TEXT:
+        heatmap.text = words
+        heatmap.texttemplate = "%{text}"
+    fig = go.Figure(heatmap)
+    fig.update_layout(
+        title={"text": title},
+        xaxis=_token_axis(tokens, "key token (x_j)"),
+        yaxis=_token_axis(tokens, "query token (x_i)") | {"autorange": "reversed"},
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        height=max(320, min(720, 140 + 34 * T)),
+    )
+    return fig
+
+
+def variance_chart(
+    d_ks: torch.Tensor, var_unscaled: torch.Tensor, var_scaled: torch.Tensor
+) -> go.Figure:
+    """Variance of q · k against d_k, with and without dividing by sqrt(d_k), log-log axes."""
     fig = go.Figure()
-    for method, weights in weights_by_method.items():
-        name, color, pattern = METHOD_STYLE[method]
-        fig.add_bar(
-            x=list(range(len(tokens))),
-            y=_values(weights),
+    for name, values, color, dash, symbol in (
+        ("q · k", var_unscaled, "#D55E00", "solid", "circle"),
+        ("q · k / √d_k", var_scaled, "#0072B2", "dash", "square"),
+    ):
+        fig.add_scatter(
+            x=d_ks.tolist(),
+            y=_values(values),
             name=name,
-            customdata=labels,
-            marker={"color": color, "pattern": {"shape": pattern}},
-            text=[f"{v:.4f}" for v in weights.tolist()],
-            textposition="outside",
-            textangle=-90 if len(tokens) > 5 else 0,
-            hovertemplate="key %{customdata}<br>" + name + " = %{y:.4f}<extra></extra>",
+            mode="lines+markers",
+            line={"color": color, "dash": dash},
+            marker={"symbol": symbol, "size": 9},
+            hovertemplate="d_k = %{x}<br>variance of " + name + " = %{y:.3f}<extra></extra>",
         )
     fig.update_layout(
-        title={
-            "text": f"Attention weights a({query_index + 1}, j) for the query {labels[query_index]}"
-        },
-        barmode="group",
-        xaxis=_token_axis(tokens, "key token (x_j)"),
-        yaxis={"title": {"text": "weight a_ij"}, "rangemode": "tozero"},
+        title={"text": "Variance of the dot product of random vectors"},
+        xaxis={"title": {"text": "d_k (size of queries and keys)"}, "type": "log"},
+        yaxis={"title": {"text": "variance"}, "type": "log"},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
         margin={"l": 10, "r": 10, "t": 90, "b": 10},
-        height=420,
+        height=400,
     )
     return fig
 

@@ -9,5 +9,6 @@ from __future__ import annotations
 
 PAGES: tuple[tuple[str, str, str], ...] = (
     ("app.py", "1 · Simple self-attention", ":material/looks_one:"),
+    ("pages/2_Trainable_weights.py", "2 · Trainable weights", ":material/looks_two:"),
     ("pages/1_About_attention.py", "About attention", ":material/menu_book:"),
 )
