@@ -65,6 +65,7 @@ from attention.multihead import (
     SelfAttentionHead,
     from_wrapper,
     init_multihead,
+    init_wrapper,
     multi_head_attention,
 )
 from attention.scaled import causal_mask, merge_heads, scaled_dot_product, split_heads
@@ -106,6 +107,7 @@ __all__ += [
     "init_linear_qkv",
     "init_multihead",
     "init_qkv_weights",
+    "init_wrapper",
     "merge_heads",
     "multi_head_attention",
     "query_attention_loop",

@@ -307,3 +307,26 @@ def init_multihead(
         torch.manual_seed(seed)
         mha = MultiHeadAttention(d_in, num_heads * head_dim, num_heads, dropout, qkv_bias, causal)
     return mha.eval()
+
+
+def init_wrapper(
+    d_in: int,
+    num_heads: int,
+    head_dim: int,
+    seed: int = 123,
+    causal: bool = True,
+    qkv_bias: bool = False,
+) -> MultiHeadAttentionWrapper:
+    """A seeded stack of `num_heads` single heads (d_out = num_heads * head_dim), in eval mode.
+
+    Seeds with torch.manual_seed(seed) inside torch.random.fork_rng: the global RNG state
+    is the same afterwards.
+    """
+    if num_heads < 1 or head_dim < 1:
+        raise ValueError(f"num_heads and head_dim must be at least 1, got {num_heads}, {head_dim}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        wrapper = MultiHeadAttentionWrapper(
+            d_in, num_heads * head_dim, num_heads, qkv_bias=qkv_bias, causal=causal
+        )
+    return wrapper.eval()
