@@ -1,29 +1,15 @@
-"""Shared helpers for the unit tests: the golden values of the seed notebook."""
+"""pytest fixtures shared by the unit tests."""
 
 from __future__ import annotations
 
-import functools
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
+from golden_data import load_golden
 
-TESTS_DIR = Path(__file__).resolve().parent
-REPO_ROOT = TESTS_DIR.parent
-GOLDEN_PATH = TESTS_DIR / "data" / "seed.json"
-# The shared original the repo copy was taken from (present in the development checkout only).
-SHARED_GOLDEN_PATH = Path(__file__).resolve().parents[2] / "shared" / "golden" / "seed.json"
-
-
-@functools.cache
-def _load_golden() -> str:
-    return GOLDEN_PATH.read_text(encoding="utf-8")
-
-
-def load_golden() -> dict[str, Any]:
-    """A fresh copy of tests/data/seed.json, parsed (tests may mutate it freely)."""
-    return json.loads(_load_golden())
+# The tests run many tiny tensor operations; a second thread only adds contention.
+torch.set_num_threads(1)
 
 
 @pytest.fixture

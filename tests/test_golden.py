@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import GOLDEN_PATH, SHARED_GOLDEN_PATH
+from golden_data import GOLDEN_PATH, SHARED_GOLDEN_PATH
 
 import attention
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
+from golden_data import REPO_ROOT
 
 ATTENTION_DIR = REPO_ROOT / "attention"
 UI_LIBRARIES = frozenset({"streamlit", "plotly", "pandas"})

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO_ROOT
+from golden_data import REPO_ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO_ROOT
+from golden_data import REPO_ROOT
 
 import attention
 from attention.embeddings import MAX_DIM
