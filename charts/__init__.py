@@ -13,12 +13,15 @@ from charts.attention_charts import (
     weights_grouped_bar,
 )
 from charts.labels import escape_label, position_labels, token_labels
+from charts.pretrained_charts import attention_lines, head_grid
 
 __all__ = [
     "MAX_CELL_TEXT",
     "attention_heatmap",
+    "attention_lines",
     "escape_label",
     "grouped_bars",
+    "head_grid",
     "mask_heatmap",
     "position_labels",
     "query_bar",

@@ -127,7 +127,7 @@ plot(
     charts.grouped_bars(
         {"softmax(scores)": before, f"softmax({factor:g} × scores)": after},
         tokens,
-        title=f"Softmax before and after multiplying the scores by {factor:g}",
+        title=f"Softmax of the scores, and of {factor:g} × the scores",
         y_title="weight",
         styles=(("#0072B2", ""), ("#D55E00", "/")),
     ),

@@ -12,5 +12,6 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("pages/2_Trainable_weights.py", "2 · Trainable weights", ":material/looks_two:"),
     ("pages/3_Causal_attention.py", "3 · Causal attention", ":material/looks_3:"),
     ("pages/4_Multi-head_attention.py", "4 · Multi-head attention", ":material/looks_4:"),
+    ("pages/5_Pretrained_transformer.py", "5 · A real transformer", ":material/looks_5:"),
     ("pages/1_About_attention.py", "About attention", ":material/menu_book:"),
 )

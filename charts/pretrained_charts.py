@@ -1,0 +1,170 @@
+"""Figures for the pretrained-transformer lesson: every head at a glance, and a "lines" view.
+
+No Streamlit here. Token text is escaped before Plotly sees it.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from collections.abc import Sequence
+
+import plotly.colors
+import plotly.graph_objects as go
+import torch
+from PIL import Image
+
+from charts.attention_charts import BAR_COLOR, QUERY_COLOR, WEIGHTS_COLORSCALE
+from charts.labels import position_labels, token_labels
+
+GRID_GAP = 2  # pixels between the small heatmaps
+LINE_BINS = 10  # line opacities are rounded to tenths: one trace per level
+
+
+def _palette(steps: int = 256) -> torch.Tensor:
+    """The weights colour scale sampled at `steps` points: (steps, 3) uint8."""
+    colors = plotly.colors.sample_colorscale(
+        WEIGHTS_COLORSCALE, [i / (steps - 1) for i in range(steps)]
+    )
+    rgb = [[int(v) for v in re.findall(r"[\d.]+", color)[:3]] for color in colors]
+    return torch.tensor(rgb, dtype=torch.uint8)
+
+
+def head_grid(attn_weights: torch.Tensor, pixels_per_token: int = 4) -> go.Figure:
+    """All L x h attention maps as one picture: layers down, heads across, colour 0..1.
+
+    attn_weights: (L, h, T, T). Drawn as a PNG inside a Plotly image (compact even for 72 maps
+    of 128 x 128); the axes name the layers and heads. The numbers are in the opened head.
+    """
+    L, h, T, _ = attn_weights.shape
+    scale = max(1, min(pixels_per_token, 256 // max(T, 1)))
+    tile = T * scale
+    step = tile + GRID_GAP
+    palette = _palette()
+    levels = (attn_weights.clamp(0, 1) * 255).round().to(torch.long)  # (L, h, T, T)
+    canvas = torch.full((L * step - GRID_GAP, h * step - GRID_GAP, 3), 255, dtype=torch.uint8)
+    for layer in range(L):
+        for head in range(h):
+            rgb = palette[levels[layer, head]]  # (T, T, 3)
+            rgb = rgb.repeat_interleave(scale, 0).repeat_interleave(scale, 1)  # (tile, tile, 3)
+            top, left = layer * step, head * step
+            canvas[top : top + tile, left : left + tile] = rgb
+    buffer = io.BytesIO()
+    Image.fromarray(canvas.numpy()).save(buffer, format="PNG", optimize=True)
+    source = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    fig = go.Figure(go.Image(source=source, hoverinfo="skip"))
+    fig.update_layout(
+        title={"text": f"Attention weights of all {L * h} heads ({L} layers × {h} heads)"},
+        xaxis={
+            "title": {"text": "head"},
+            "tickmode": "array",
+            "tickvals": [i * step + tile / 2 for i in range(h)],
+            "ticktext": [str(i + 1) for i in range(h)],
+            "showgrid": False,
+            "side": "top",
+        },
+        yaxis={
+            "title": {"text": "layer"},
+            "tickmode": "array",
+            "tickvals": [i * step + tile / 2 for i in range(L)],
+            "ticktext": [str(i + 1) for i in range(L)],
+            "showgrid": False,
+        },
+        margin={"l": 10, "r": 10, "t": 90, "b": 10},
+        height=140 + 60 * L,
+    )
+    return fig
+
+
+def attention_lines(
+    attn_weights: torch.Tensor, tokens: Sequence[str], query_index: int, *, title: str
+) -> go.Figure:
+    """Queries on the left, keys on the right, a line for each pair whose opacity is the weight.
+
+    attn_weights: (T, T). The query's own lines are drawn in the highlight colour, with the
+    weight written at the key's end and on hover.
+    """
+    T = attn_weights.shape[0]
+    labels = token_labels(tokens)
+    fig = go.Figure()
+    levels = (attn_weights * LINE_BINS).round().to(torch.long)  # 0..LINE_BINS
+    for level in range(1, LINE_BINS + 1):
+        xs: list = []
+        ys: list = []
+        for i, j in (levels == level).nonzero().tolist():
+            if i != query_index:
+                xs += [0, 1, None]
+                ys += [i, j, None]
+        if xs:
+            fig.add_scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                line={"color": BAR_COLOR, "width": 2},
+                opacity=level / LINE_BINS,
+                hoverinfo="skip",
+                showlegend=False,
+            )
+    row = attn_weights[query_index]
+    for j in range(T):
+        fig.add_scatter(
+            x=[0, 1],
+            y=[query_index, j],
+            mode="lines",
+            line={"color": QUERY_COLOR, "width": 3},
+            opacity=max(float(row[j]), 0.03),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    names = position_labels(tokens)
+    fig.add_scatter(
+        x=[1] * T,
+        y=list(range(T)),
+        mode="markers",
+        marker={"size": 8, "color": QUERY_COLOR, "opacity": 0.0},
+        customdata=[[names[query_index], names[j]] for j in range(T)],
+        text=[f"{float(w):.4f}" for w in row],
+        hovertemplate="query %{customdata[0]}<br>key %{customdata[1]}<br>"
+        "weight = %{text}<extra></extra>",
+        showlegend=False,
+    )
+    axis = {"showgrid": False, "zeroline": False}
+    fig.update_layout(
+        title={"text": title},
+        xaxis=axis
+        | {
+            "tickmode": "array",
+            "tickvals": [0, 1],
+            "ticktext": ["query", "key"],
+            "range": [-0.6, 1.6],
+            "side": "top",
+        },
+        yaxis=axis | {"visible": False, "autorange": "reversed"},
+        margin={"l": 10, "r": 10, "t": 70, "b": 10},
+        height=max(320, 60 + 22 * T),
+        annotations=[
+            {
+                "x": 0,
+                "y": i,
+                "text": labels[i],
+                "xanchor": "right",
+                "xshift": -8,
+                "showarrow": False,
+                "font": {"color": QUERY_COLOR} if i == query_index else {},
+            }
+            for i in range(T)
+        ]
+        + [
+            {
+                "x": 1,
+                "y": j,
+                "text": f"{labels[j]}  ({float(row[j]):.2f})",
+                "xanchor": "left",
+                "xshift": 8,
+                "showarrow": False,
+            }
+            for j in range(T)
+        ],
+    )
+    return fig
