@@ -6,16 +6,16 @@ import streamlit as st
 
 import charts
 from attention import pca_2d, query_walkthrough, simple_attention
-from ui import inputs, state
-from ui.show import fmt, fmt_factor, fmt_input, matrix_frame, plot, table
+from ui import inputs, pretrained, state
+from ui.show import elide, fmt, fmt_factor, fmt_input, matrix_frame, plot, table
+
+HAND_MADE, MODEL = "hand-made", "model"
+SOURCES = {HAND_MADE: "Hand-made vectors", MODEL: "A real model's token embeddings"}
 
 st.set_page_config(page_title="Attention Explorer: simple self-attention", layout="wide")
 inputs.sidebar()
 
 tokens = state.tokens()
-x = state.inputs()  # (T, d)
-T, d = x.shape
-dims = [f"dim {j + 1}" for j in range(d)]
 
 st.title("Simple self-attention")
 st.caption("Attention Explorer · Lesson 1 of 5 · no trainable weights yet")
@@ -27,12 +27,49 @@ st.markdown(
 )
 
 st.header("Your tokens as vectors")
-st.markdown(
-    f"Each of the **{T}** tokens is a vector of **d = {d}** numbers. "
-    "Real models learn these embeddings; here you can type them. "
-    "Edit a cell and press Enter; change the tokens or d in the sidebar."
+source = st.segmented_control(
+    "Embedding source",
+    options=list(SOURCES),
+    format_func=SOURCES.get,
+    default=HAND_MADE,
+    required=True,
+    key="w_embedding_source",
+    persist_state="session",
 )
-inputs.embedding_editor()
+x = state.inputs()  # (T, d)
+if source == MODEL:
+    try:
+        x = pretrained.word_embeddings(tuple(tokens))  # (T, 384)
+    except ValueError as error:
+        st.error(f"{error} Showing the hand-made vectors instead.", icon=":material/error:")
+        source = HAND_MADE
+T, d = x.shape
+dims = [f"dim {j + 1}" for j in range(d)]
+shown = slice(None)  # the dimensions the tables show
+if source == HAND_MADE:
+    st.markdown(
+        f"Each of the **{T}** tokens is a vector of **d = {d}** numbers. "
+        "Real models learn these embeddings; here you can type them. "
+        "Edit a cell and press Enter; change the tokens or d in the sidebar."
+    )
+    inputs.embedding_editor()
+else:
+    st.markdown(
+        f"Each token's vector is its row in the token-embedding table of the pretrained model "
+        f"all-MiniLM-L6-v2 (lesson 5): **d = {d}** numbers learned in training. A word the "
+        "model splits into several pieces gets the mean of its pieces' rows. These values "
+        "are read-only; switch to hand-made vectors to type your own."
+    )
+    first = st.number_input(
+        "Show 8 dimensions starting at",
+        min_value=1,
+        max_value=d - 7,
+        value=1,
+        key="w_model_dims",
+        persist_state="session",
+    )
+    shown = slice(int(first) - 1, int(first) + 7)
+    table(matrix_frame(x[:, shown], tokens, dims[shown]), key="model_embeddings_table")
 
 st.header("Pick a query token")
 st.markdown(
@@ -54,8 +91,12 @@ plot(charts.scores_bar(walk.attn_scores, tokens, q), key="query_scores_bar")
 arithmetic = [
     f"ω({q + 1},{dp.key_index + 1}) = "
     + " + ".join(
-        f"{fmt_factor(a)}×{fmt_factor(b)}"
-        for a, b in zip(dp.left.tolist(), dp.right.tolist(), strict=True)
+        elide(
+            [
+                f"{fmt_factor(a)}×{fmt_factor(b)}"
+                for a, b in zip(dp.left.tolist(), dp.right.tolist(), strict=True)
+            ]
+        )
     )
     + f" = {fmt(dp.value)}"
     + f"    ({tokens[q]} · {tokens[dp.key_index]})"
@@ -129,10 +170,11 @@ st.markdown(
     "z(i) is an average that leans towards the tokens with the most weight."
 )
 weighted_sum = [
-    f"{fmt(a)} × [{', '.join(fmt_input(v) for v in row)}]    ({tokens[j]})"
+    f"{fmt(a)} × [{', '.join(elide([fmt_input(v) for v in row]))}]    ({tokens[j]})"
     for j, (a, row) in enumerate(zip(walk.attn_weights.tolist(), x.tolist(), strict=True))
 ]
-weighted_sum.append(f"z({q + 1}) = [{', '.join(fmt(v) for v in walk.context_vec.tolist())}]")
+context_text = ", ".join(elide([fmt(v) for v in walk.context_vec.tolist()]))
+weighted_sum.append(f"z({q + 1}) = [{context_text}]")
 st.code("\n+ ".join(weighted_sum[:-1]) + "\n= " + weighted_sum[-1], language=None, wrap_lines=True)
 
 if d in (2, 3):
@@ -200,7 +242,12 @@ if T > charts.MAX_CELL_TEXT:
         "hover over a cell to read it."
     )
 st.subheader("Context vectors Z = A X")
-table(matrix_frame(steps.context_vecs, tokens, [f"z {c}" for c in dims]), key="context_table")
+table(
+    matrix_frame(steps.context_vecs[:, shown], tokens, [f"z {c}" for c in dims[shown]]),
+    key="context_table",
+)
+if d > len(dims[shown]):
+    st.caption(f"Showing the same 8 of the {d} dimensions as the embeddings table above.")
 difference = float((steps.context_vecs[q] - walk.context_vec).abs().max())
 st.success(
     f"Check: row {q + 1} of Z equals the step-by-step z({q + 1}) above "

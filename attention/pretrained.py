@@ -236,11 +236,11 @@ def embed_words(tokens: list[str], model: PretrainedModel | None = None) -> torc
     if not tokens:
         return torch.empty(0, table.shape[1])
     rows = []
-    for token in tokens:
+    for position, token in enumerate(tokens, start=1):
         ids = model.tokenizer.encode(token, add_special_tokens=False).ids
         if not ids:
             raise EmptyTextError(
-                f"The token {token!r} has no letters, digits or symbols the model can read."
+                f"Token {position} has no letters, digits or symbols the model can read."
             )
         rows.append(table[ids].mean(dim=0))  # (n_pieces, C) -> (C,)
     return torch.stack(rows)  # (T, C)

@@ -19,3 +19,11 @@ def attention_for(text: str) -> tuple[list[str], torch.Tensor]:
     """(WordPiece tokens, weights (layers, heads, T, T)) for `text`; raises ValueError."""
     result = pretrained_attention(text, model())
     return result.tokens, result.weights
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def word_embeddings(tokens: tuple[str, ...]) -> torch.Tensor:
+    """The model's token-embedding vectors for `tokens`: (T, 384); raises ValueError."""
+    from attention.pretrained import embed_words
+
+    return embed_words(list(tokens), model())

@@ -39,6 +39,13 @@ def fmt_factor(value: float) -> str:
     return f"({text})" if value < 0 else text
 
 
+def elide(parts: list[str], keep: int = 4, limit: int = 8) -> list[str]:
+    """At most `limit` parts: the first `keep`, a count of the hidden ones, and the last."""
+    if len(parts) <= limit:
+        return parts
+    return [*parts[:keep], f"… {len(parts) - keep - 1} more …", parts[-1]]
+
+
 def matrix_frame(
     matrix: torch.Tensor, row_tokens: Sequence[str], columns: Sequence[str]
 ) -> pd.DataFrame:
