@@ -150,3 +150,55 @@ def test_every_page_runs(path):
     assert at.title, f"{path} has no title"
     # The shared sidebar is on every page, with the current tokens.
     assert at.text_input(key="w_tokens_text").value == " ".join(SIMPLE["tokens"])
+
+
+# Share links ---------------------------------------------------------------------------------
+
+
+def run_with_params(**params: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_share_link_opens_the_lesson_with_its_numbers():
+    at = run_with_params(tokens="the cat the", x="0.1,0.2;0.3,-0.4;0.1,0.2", q="1")
+    assert at.text_input(key="w_tokens_text").value == "the cat the"
+    assert (
+        at.code[0].value.splitlines()[0] == "ω(2,1) = 0.3×0.1 + (-0.4)×0.2 = -0.0500    (cat · the)"
+    )
+    weights = chart(at, "weights_heatmap")["data"][0]["z"]
+    assert weights[0] == weights[2]  # identical tokens, identical rows
+    assert dict(at.query_params) == {
+        "tokens": "the cat the",
+        "x": "0.1,0.2;0.3,-0.4;0.1,0.2",
+        "q": "1",
+    }
+
+
+def test_the_address_follows_the_example():
+    at = run_app()
+    assert at.query_params["tokens"] == " ".join(SIMPLE["tokens"])
+    assert at.query_params["x"].startswith("0.12,0.45,0.67;0.34,0.56,0.78;")
+    at.selectbox(key="w_query").select(3).run()
+    assert at.query_params["q"] == "3"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"tokens": "<img src=x onerror=alert(1)>", "x": "nan,1"},
+        {"tokens": "a b", "x": "1,2;3"},
+        {"tokens": "a b", "q": "7"},
+        {"tokens": "a " * 5000},
+        {"x": "1,2"},
+    ],
+)
+def test_a_bad_link_shows_a_message_and_the_seed_example(params):
+    at = run_with_params(**params)
+    assert at.warning and at.warning[0].value.startswith("This link could not be opened")
+    assert "<img" not in at.warning[0].value
+    assert close(chart(at, "weights_heatmap")["data"][0]["z"], SIMPLE["weights"])

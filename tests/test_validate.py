@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -18,8 +19,10 @@ from ui.validate import (
     check_matrix,
     check_value,
     embedding_row,
+    parse_share_params,
     parse_tokens,
     resize,
+    share_params,
 )
 
 MARKUP = [
@@ -156,3 +159,64 @@ def test_any_value_either_checks_or_raises_input_error(value):
     except InputError:
         return
     assert math.isfinite(number) and abs(number) <= MAX_ABS_VALUE
+
+
+# Share links ---------------------------------------------------------------------------------
+
+
+def test_share_params_round_trip_exactly():
+    tokens = ["the", "<b>x</b>", "the"]
+    rows = [[0.12, -0.00001, 3.0], [1234.5678, -0.0, 1e-7], [0.12, -0.00001, 3.0]]
+    params = share_params(tokens, rows, 2)
+    assert params["x"] == "0.12,-0.00001,3;1234.5678,0,0.0000001;0.12,-0.00001,3"
+    assert "e" not in params["x"]
+    parsed = parse_share_params({key: [value] for key, value in params.items()})
+    assert parsed == (tokens, [[0.12, -0.00001, 3.0], [1234.5678, 0.0, 1e-7], rows[2]], 2)
+
+
+def test_share_params_readme_example():
+    parsed = parse_share_params(
+        {"tokens": ["Attention Mechanism"], "x": ["0.12,0.45,0.67;0.34,0.56,0.78"], "q": ["1"]}
+    )
+    assert parsed == (["Attention", "Mechanism"], [[0.12, 0.45, 0.67], [0.34, 0.56, 0.78]], 1)
+
+
+def test_links_without_share_keys_are_not_links_and_unknown_keys_are_ignored():
+    assert parse_share_params({}) is None
+    assert parse_share_params({"utm_source": ["x"]}) is None
+    assert parse_share_params({"tokens": ["a b"], "other": ["1", "2"]})[0] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"tokens": ["a b", "c"]}, "'tokens' 2 times"),
+        ({"x": ["1,2"]}, "no 'tokens'"),
+        ({"tokens": ["a " * 5000]}, "the limit is 8,192"),
+        ({"tokens": ["a b"], "x": ["1,2;3"]}, "same number of values"),
+        ({"tokens": ["a b"], "x": ["1,2"]}, "2 tokens but 1 rows"),
+        ({"tokens": ["a b"], "x": ["nan,1;2,3"]}, "finite"),
+        ({"tokens": ["a b"], "x": ["inf,1;2,3"]}, "finite"),
+        ({"tokens": ["a b"], "x": ["1%ZZ,1;2,3"]}, "not a number"),
+        ({"tokens": ["a b"], "q": ["2"]}, "from 0 to 1"),
+        ({"tokens": ["a b"], "q": ["-1"]}, "from 0 to 1"),
+        ({"tokens": [" ".join(["t"] * (MAX_TOKENS + 1))]}, f"at most {MAX_TOKENS}"),
+        ({"tokens": ["<script>alert(1)</script> \u202e"]}, "U+202E"),
+    ],
+)
+def test_bad_links_are_refused_with_a_plain_message(params, message):
+    with pytest.raises(InputError, match=re.escape(message)):
+        parse_share_params(params)
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.dictionaries(st.sampled_from(["tokens", "x", "q", "zz"]), st.lists(st.text(), max_size=2))
+)
+def test_any_link_either_parses_or_raises_input_error(params):
+    try:
+        parsed = parse_share_params(params)
+    except InputError as error:
+        assert str(error)
+    else:
+        assert parsed is None or len(parsed[0]) == len(parsed[1])

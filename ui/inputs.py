@@ -14,6 +14,9 @@ from ui.validate import MAX_ABS_VALUE, MAX_TOKEN_CHARS, MAX_TOKENS
 def sidebar() -> None:
     """Tokens, embedding dimension and reset, on every page."""
     state.init_state()
+    state.sync_link()
+    if "link" in state.errors():
+        st.warning(state.errors().pop("link"), icon=":material/link_off:")
     with st.sidebar:
         st.caption("Attention Explorer")
         for path, label, icon in PAGES:
@@ -46,6 +49,9 @@ def sidebar() -> None:
         )
         if "dim" in state.errors():
             st.error(state.errors()["dim"], icon=":material/error:")
+        with st.expander("Share this example", icon=":material/link:"):
+            st.caption("Anyone who opens this link sees the same tokens, vectors and query.")
+            st.code(state.share_link(), language=None, wrap_lines=True)
         st.button(
             "Reset to the seed example",
             on_click=state.reset_to_seed,

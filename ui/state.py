@@ -6,11 +6,21 @@ when the page changes); widgets write into them through callbacks, after validat
 
 from __future__ import annotations
 
+from urllib.parse import quote, urlencode
+
 import streamlit as st
 import torch
 
 from attention import SEED_INPUTS, SEED_TOKENS
-from ui.validate import InputError, apply_edits, carry_over, parse_tokens, resize
+from ui.validate import (
+    InputError,
+    apply_edits,
+    carry_over,
+    parse_share_params,
+    parse_tokens,
+    resize,
+    share_params,
+)
 
 TOKENS = "ax_tokens"
 INPUTS = "ax_inputs"
@@ -23,9 +33,41 @@ W_QUERY = "w_query"
 
 
 def init_state() -> None:
-    """Give a new session the seed example (call at the top of every page)."""
+    """Give a new session the example in its link, or else the seed example (call at the top
+    of every page)."""
     if TOKENS not in st.session_state:
         reset_to_seed()
+        load_link()
+
+
+def load_link() -> None:
+    """Apply the share-link parameters `tokens`, `x`, `q`; a bad link leaves the seed example
+    and a message."""
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    try:
+        shared = parse_share_params(params)
+    except InputError as error:
+        errors()["link"] = f"This link could not be opened: {error} Showing the seed example."
+        return
+    if shared is not None:
+        new_tokens, rows, query_index = shared
+        set_tokens_and_rows(new_tokens, rows)
+        st.session_state[QUERY] = query_index
+        st.session_state[W_TOKENS] = " ".join(new_tokens)
+
+
+def share_link() -> str:
+    """The address of this page with the current example in its query parameters."""
+    base = st.context.url or ""
+    params = share_params(tokens(), st.session_state[INPUTS], query())
+    return f"{base}?{urlencode(params, quote_via=quote)}"
+
+
+def sync_link() -> None:
+    """Keep `tokens`, `x` and `q` in the address bar equal to the current example."""
+    for key, value in share_params(tokens(), st.session_state[INPUTS], query()).items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
 
 
 def reset_to_seed() -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from attention import MAX_DIM, token_embedding
 
@@ -191,3 +192,72 @@ def resize(tokens: Sequence[str], rows: Sequence[Sequence[float]], new_d: int) -
             extra = embedding_row(token, new_d)[len(row) :]
             resized.append(list(row) + extra)
     return resized
+
+
+# Share links: the URL query parameters `tokens`, `x` and `q` (see the README).
+
+SHARE_KEYS = ("tokens", "x", "q")
+MAX_PARAM_CHARS = 8192
+
+
+def format_number(value: float) -> str:
+    """A plain decimal with no exponent and no trailing zeros: 0.12, -3, 0.00001."""
+    text = format(Decimal(repr(float(value))), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def share_params(tokens: Sequence[str], rows: Sequence[Sequence[float]], query: int) -> dict:
+    """The URL query parameters that reproduce this example exactly."""
+    return {
+        "tokens": " ".join(tokens),
+        "x": ";".join(",".join(format_number(v) for v in row) for row in rows),
+        "q": str(query),
+    }
+
+
+def parse_share_params(
+    params: Mapping[str, Sequence[str]],
+) -> tuple[list[str], list[list[float]], int] | None:
+    """Read `tokens`, `x` and `q` from URL query parameters (each key: its list of values).
+
+    Returns None when the link has none of them; raises InputError when any is unusable.
+    Unknown keys are ignored. Without `x`, new tokens get their made-up 3-d vectors.
+    """
+    if not any(key in params for key in SHARE_KEYS):
+        return None
+    values = {}
+    for key in SHARE_KEYS:
+        given = list(params.get(key, []))
+        if len(given) > 1:
+            raise InputError(
+                f"The link gives the parameter '{key}' {len(given)} times; give it once."
+            )
+        if given and len(given[0]) > MAX_PARAM_CHARS:
+            raise InputError(
+                f"The link's parameter '{key}' is {len(given[0]):,} characters long; "
+                f"the limit is {MAX_PARAM_CHARS:,}."
+            )
+        if given:
+            values[key] = given[0]
+    if "tokens" not in values:
+        raise InputError("The link has no 'tokens' parameter, so it cannot set up an example.")
+    tokens = parse_tokens(values["tokens"])
+    if "x" in values:
+        rows = [row.split(",") for row in values["x"].split(";")]
+        try:
+            rows = check_matrix(rows, tokens)
+        except InputError as error:
+            raise InputError(f"The link's embeddings (x) are not usable: {error}") from None
+    else:
+        rows = [embedding_row(token, 3) for token in tokens]
+    query = 0
+    if "q" in values:
+        text = values["q"].strip()
+        if not text.isdigit() or not 0 <= int(text) < len(tokens):
+            raise InputError(
+                f"The link's query index (q) must be a whole number from 0 to {len(tokens) - 1}."
+            )
+        query = int(text)
+    return tokens, rows, query
