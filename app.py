@@ -7,6 +7,8 @@ import streamlit as st
 import charts
 from attention import pca_2d, query_walkthrough, simple_attention
 from ui import inputs, pretrained, state
+from ui.export import lesson1_data, pytorch_snippet
+from ui.export_widgets import export_panel
 from ui.show import elide, fmt, fmt_factor, fmt_input, matrix_frame, plot, table
 
 HAND_MADE, MODEL = "hand-made", "model"
@@ -271,3 +273,8 @@ else:
         f"With {T} tokens one chart per query would be unreadable. Pick a query above to "
         "see its weights in Step 2, or hover over a row of the weights heatmap."
     )
+
+# Take the numbers home ----------------------------------------------------------------------
+st.header("Take the numbers home")
+lesson1 = lesson1_data(tokens, x, steps)
+export_panel(lesson1, pytorch_snippet(lesson1), key_prefix="l1")

@@ -10,6 +10,8 @@ import charts
 from attention import normalize
 from attention.trainable import init_qkv_weights, trainable_attention, variance_curve
 from ui import inputs, qkv, state
+from ui.export import lesson2_data, pytorch_snippet
+from ui.export_widgets import export_panel
 from ui.show import fmt, matrix_frame, plot, table
 
 st.set_page_config(page_title="Attention Explorer: trainable weights", layout="wide")
@@ -147,3 +149,8 @@ st.caption(
     f"At d_k = 512 the variance of q · k is {curve.var_unscaled[-1]:.0f}; divided by √d_k "
     f"it is {curve.var_scaled[-1]:.2f}."
 )
+
+# Take the numbers home ----------------------------------------------------------------------
+st.header("Take the numbers home")
+lesson2 = lesson2_data(tokens, x, weights, steps, seed=seed)
+export_panel(lesson2, pytorch_snippet(lesson2), key_prefix="l2")

@@ -7,6 +7,8 @@ import streamlit as st
 import charts
 from attention.causal import apply_dropout, causal_attention, init_linear_qkv
 from ui import inputs, qkv, state
+from ui.export import lesson3_data, pytorch_snippet
+from ui.export_widgets import export_panel
 from ui.show import matrix_frame, plot, table
 
 st.set_page_config(page_title="Attention Explorer: causal attention", layout="wide")
@@ -147,3 +149,8 @@ st.caption(
     + ", ".join(f"{v:.3f}" for v in dropout.dropped_weights.sum(dim=-1).tolist())
     + ": 1 only on average."
 )
+
+# Take the numbers home ----------------------------------------------------------------------
+st.header("Take the numbers home")
+lesson3 = lesson3_data(tokens, x, weights, steps, seed=seed)
+export_panel(lesson3, pytorch_snippet(lesson3), key_prefix="l3")

@@ -8,6 +8,8 @@ import torch
 import charts
 from attention.multihead import from_wrapper, init_wrapper
 from ui import inputs, state
+from ui.export import lesson4_data, pytorch_snippet
+from ui.export_widgets import export_panel
 from ui.show import matrix_frame, plot, table
 
 st.set_page_config(page_title="Attention Explorer: multi-head attention", layout="wide")
@@ -146,3 +148,8 @@ plot(
     charts.weights_bar(split.attn_weights[head, q], tokens, q),
     key="l4_query_weights_bar",
 )
+
+# Take the numbers home ----------------------------------------------------------------------
+st.header("Take the numbers home")
+lesson4 = lesson4_data(tokens, x, module, split, seed=seed)
+export_panel(lesson4, pytorch_snippet(lesson4), key_prefix="l4")
