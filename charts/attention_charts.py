@@ -365,3 +365,57 @@ def vectors_figure(
             layout["yaxis"]["scaleanchor"] = "x"
     fig.update_layout(**layout)
     return fig
+
+
+def _nonfinite_text(value: float) -> str:
+    """How a value Plotly cannot draw is named on the chart: 'NaN', 'inf' or '-inf'."""
+    if math.isnan(value):
+        return "NaN"
+    return "inf" if value > 0 else "-inf"
+
+
+MAX_BAR_TEXT = 8  # normalization_bars writes numbers on its bars up to this many tokens
+
+
+def normalization_bars(
+    weights_by_method: Mapping[str, torch.Tensor], tokens: Sequence[str], *, title: str
+) -> go.Figure:
+    """Grouped bars of one row's weights under each normalisation ("sum", "naive_softmax",
+    "softmax"), like weights_grouped_bar, for rows that may hold inf or NaN.
+
+    A non-finite weight has no bar (a gap); the word "NaN", "inf" or "-inf" is written where
+    its bar would stand, and its hover says so too. Bars carry their numbers up to
+    MAX_BAR_TEXT tokens, and always on hover. weights: (T,) per method.
+    """
+    bargap = 0.2
+    fig = grouped_bars(
+        {METHOD_STYLE[method][0]: weights for method, weights in weights_by_method.items()},
+        tokens,
+        title=title,
+        y_title="weight",
+        styles=[METHOD_STYLE[method][1:] for method in weights_by_method],
+    )
+    T, n = len(tokens), len(weights_by_method)
+    group = 1.0 - bargap
+    for k, (trace, weights) in enumerate(zip(fig.data, weights_by_method.values(), strict=True)):
+        values = weights.detach().double().tolist()
+        few = T <= MAX_BAR_TEXT
+        trace.text = [f"{v:.4f}" if math.isfinite(v) else "" for v in values] if few else None
+        trace.textangle = -90
+        for j, v in enumerate(values):
+            if math.isfinite(v):
+                continue
+            fig.add_annotation(
+                x=j - group / 2 + (k + 0.5) * group / n,
+                y=0,
+                text=_nonfinite_text(v),
+                hovertext=f"{position_labels(tokens)[j]}: {trace.name} = {_nonfinite_text(v)}",
+                textangle=-90,
+                showarrow=False,
+                yanchor="bottom",
+                font={"size": 13},
+                bordercolor=METHOD_STYLE[list(weights_by_method)[k]][1],
+                borderwidth=1,
+            )
+    fig.update_layout(bargap=bargap, bargroupgap=0.0, xaxis={"range": [-0.5, T - 0.5]})
+    return fig

@@ -109,3 +109,38 @@ def test_vectors_figure_3d_2d():
     assert fig2.data[-1].type == "scatter" and len(fig2.data) == 2
     assert fig2.layout.xaxis.title.text == "p1"
     assert list(fig2.data[0].text) == TOKENS
+
+
+def test_normalization_bars_name_every_gap():
+    from attention import normalize  # imported here to keep this test self-contained
+
+    scores = torch.tensor([2.0, -1.0, 0.0, 3.0, -4.0])  # adds up to exactly 0
+    weights = {method: normalize(scores, method) for method in ("sum", "naive_softmax", "softmax")}
+    fig = charts.normalization_bars(weights, ["x1", "x2", "x3", "x4", "x5"], title="row")
+    assert fig.layout.title.text == "row"
+    assert fig.layout.xaxis.title.text == "key token (x_j)"
+    assert fig.layout.yaxis.title.text == "weight"
+    assert [trace.name for trace in fig.data] == [
+        "sum normalisation",
+        "naive softmax",
+        "softmax (stable)",
+    ]
+    assert list(fig.data[0].y) == [None] * 5  # inf, -inf, NaN, inf, -inf: no bars
+    assert list(fig.data[0].text) == [""] * 5
+    torch.testing.assert_close(
+        torch.tensor(fig.data[2].y, dtype=torch.float64), torch.softmax(scores.double(), -1)
+    )
+    assert fig.data[2].text[3] == f"{float(weights['softmax'][3]):.4f}"
+    assert "%{y:.4f}" in fig.data[2].hovertemplate
+    marks = [(a.text, a.x) for a in fig.layout.annotations]
+    assert [text for text, _ in marks] == ["inf", "-inf", "NaN", "inf", "-inf"]
+    # Each word stands under its own (sum normalisation, the first) bar of its group.
+    assert all(j - 0.5 < x < j for j, (_, x) in enumerate(marks))
+    finite = charts.normalization_bars(
+        {"softmax": torch.softmax(scores, -1)}, ["a", "b", "c", "d", "e"], title="ok"
+    )
+    assert not finite.layout.annotations
+    many = charts.normalization_bars(
+        {"softmax": torch.softmax(torch.arange(9.0), -1)}, "abcdefghi", title="9"
+    )
+    assert many.data[0].text is None and "%{y:.4f}" in many.data[0].hovertemplate

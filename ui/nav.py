@@ -13,5 +13,6 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("pages/3_Causal_attention.py", "3 · Causal attention", ":material/looks_3:"),
     ("pages/4_Multi-head_attention.py", "4 · Multi-head attention", ":material/looks_4:"),
     ("pages/5_Pretrained_transformer.py", "5 · A real transformer", ":material/looks_5:"),
+    ("pages/6_Softmax_lab.py", "Softmax lab", ":material/science:"),
     ("pages/1_About_attention.py", "About attention", ":material/menu_book:"),
 )
