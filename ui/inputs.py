@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from attention import MAX_DIM
-from ui import state
+from ui import present, state
 from ui.nav import PAGES
 from ui.validate import MAX_ABS_VALUE, MAX_TOKEN_CHARS, MAX_TOKENS
 
@@ -14,9 +14,12 @@ from ui.validate import MAX_ABS_VALUE, MAX_TOKEN_CHARS, MAX_TOKENS
 def sidebar() -> None:
     """Tokens, embedding dimension and reset, on every page."""
     state.init_state()
+    present.init_from_link()
     state.sync_link()
+    present.sync_link()
     if "link" in state.errors():
         st.warning(state.errors().pop("link"), icon=":material/link_off:")
+    present.banner()
     with st.sidebar:
         st.caption("Attention Explorer")
         for path, label, icon in PAGES:
@@ -58,6 +61,8 @@ def sidebar() -> None:
             icon=":material/restart_alt:",
             width="stretch",
         )
+        st.divider()
+        present.toggle()
 
 
 def matrix_editor(

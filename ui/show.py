@@ -10,9 +10,23 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+from ui import present
+
 
 def plot(fig: go.Figure, key: str, filename: str | None = None, container=st) -> None:
-    """A Plotly chart with a stable key and a PNG download named after the chart."""
+    """A Plotly chart with a stable key and a PNG download named after the chart.
+
+    In presentation mode every text in the chart is at least 18 px and the chart is taller."""
+    if present.presenting():
+        fig = go.Figure(fig)  # a copy: the caller's figure stays as built
+        fig.update_layout(
+            font={"size": present.CHART_FONT_PX},
+            title_font_size=present.TITLE_FONT_PX,
+            hoverlabel_font_size=present.CHART_FONT_PX,
+            legend_font_size=present.CHART_FONT_PX,
+            height=round((fig.layout.height or 450) * 1.3),
+        )
+        fig.update_annotations(font_size=present.CHART_FONT_PX)
     container.plotly_chart(
         fig,
         key=key,
