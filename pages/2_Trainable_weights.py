@@ -119,8 +119,9 @@ factor = st.slider(
     max_value=16.0,
     value=4.0,
     step=0.5,
-    key="w_l2_factor",
+    key="l2_factor",
     persist_state="session",
+    bind="query-params",
     help="Bigger scores are what an unscaled model with a large d_k would produce.",
 )
 row = steps.scaled_scores[q]

@@ -120,8 +120,9 @@ p = left.slider(
     max_value=0.9,
     value=0.5,
     step=0.05,
-    key="w_l3_p",
+    key="l3_p",
     persist_state="session",
+    bind="query-params",
 )
 dropout_seed = right.number_input(
     "Dropout seed",
@@ -129,8 +130,9 @@ dropout_seed = right.number_input(
     max_value=2**31 - 1,
     value=123,
     step=1,
-    key="w_l3_dropout_seed",
+    key="l3_dropout_seed",
     persist_state="session",
+    bind="query-params",
 )
 dropout = apply_dropout(steps.attn_weights, p, int(dropout_seed))
 kept = int(dropout.mask_kept.sum())

@@ -39,8 +39,9 @@ num_heads = int(
         max_value=8,
         value=2,
         step=1,
-        key="w_l4_heads",
+        key="l4_heads",
         persist_state="session",
+        bind="query-params",
     )
 )
 head_dim = int(
@@ -50,8 +51,9 @@ head_dim = int(
         max_value=8,
         value=2,
         step=1,
-        key="w_l4_head_dim",
+        key="l4_head_dim",
         persist_state="session",
+        bind="query-params",
     )
 )
 seed = int(
@@ -61,11 +63,14 @@ seed = int(
         max_value=2**31 - 1,
         value=123,
         step=1,
-        key="w_l4_seed",
+        key="l4_seed",
         persist_state="session",
+        bind="query-params",
     )
 )
-causal = c4.toggle("Causal mask", value=True, key="w_l4_causal", persist_state="session")
+causal = c4.toggle(
+    "Causal mask", value=True, key="l4_causal", persist_state="session", bind="query-params"
+)
 d_out = num_heads * head_dim
 st.markdown(
     f"d_out = num_heads × head_dim = {num_heads} × {head_dim} = **{d_out}**. Weights start "

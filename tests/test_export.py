@@ -579,7 +579,7 @@ def test_formula_tokens_typed_in_the_sidebar_reach_the_script_as_literals():
 
 def test_the_script_on_the_page_follows_the_settings():
     at = open_page("pages/2_Trainable_weights.py")
-    at.number_input(key="w_l2_seed").set_value(7).run()
+    at.number_input(key="l2_seed").set_value(7).run()
     assert not at.exception
     weights = init_qkv_weights(3, 2, 7)
     x = seed_inputs()

@@ -74,14 +74,14 @@ def test_trainable_page_shows_golden_weights_and_context():
 def test_trainable_page_reacts_to_d_out_seed_and_the_scale_factor():
     at = open_page("pages/2_Trainable_weights.py")
     before = chart(at, "l2_weights_heatmap")["data"][0]["z"]
-    at.number_input(key="w_l2_seed").set_value(7).run()
+    at.number_input(key="l2_seed").set_value(7).run()
     assert not at.exception
     assert chart(at, "l2_weights_heatmap")["data"][0]["z"] != before
-    at.number_input(key="w_l2_d_out").set_value(3).run()
+    at.number_input(key="l2_d_out").set_value(3).run()
     assert not at.exception
     assert "out 3" in [df.value for df in at.dataframe if "out 1" in df.value.columns][-1]
     peak = max(chart(at, "l2_scale_bars")["data"][1]["y"])
-    at.slider(key="w_l2_factor").set_value(16.0).run()
+    at.slider(key="l2_factor").set_value(16.0).run()
     assert max(chart(at, "l2_scale_bars")["data"][1]["y"]) > peak
 
 
@@ -110,9 +110,9 @@ def test_causal_page_shows_golden_weights_and_both_ways():
 
 def test_causal_page_dropout_reacts_to_p():
     at = open_page("pages/3_Causal_attention.py")
-    at.slider(key="w_l3_p").set_value(0.0).run()
+    at.slider(key="l3_p").set_value(0.0).run()
     assert_golden(chart(at, "l3_dropout_heatmap")["data"][0]["z"], GOLDEN["causal"]["weights"])
-    at.slider(key="w_l3_p").set_value(0.5).run()
+    at.slider(key="l3_p").set_value(0.5).run()
     dropped = torch.tensor(chart(at, "l3_dropout_heatmap")["data"][0]["z"])
     weights = torch.tensor(GOLDEN["causal"]["weights"])
     kept = dropped != 0
@@ -136,17 +136,35 @@ def test_multihead_page_draws_one_heatmap_per_head_and_both_builds_agree():
 
 def test_multihead_page_reacts_to_heads_and_causal_toggle():
     at = open_page("pages/4_Multi-head_attention.py")
-    at.number_input(key="w_l4_heads").set_value(3).run()
+    at.number_input(key="l4_heads").set_value(3).run()
     assert not at.exception
     assert [k for k in chart_keys(at) if k.startswith("l4_head_")] == [
         "l4_head_0",
         "l4_head_1",
         "l4_head_2",
     ]
-    at.toggle(key="w_l4_causal").set_value(False).run()
+    at.toggle(key="l4_causal").set_value(False).run()
     first = torch.tensor(chart(at, "l4_head_0")["data"][0]["z"])
     assert torch.any(first.triu(1) > 0)
     at.selectbox(key="w_l4_head").select(2).run()
     bars = chart(at, "l4_query_weights_bar")["data"][0]["y"]
     third = torch.tensor(chart(at, "l4_head_2")["data"][0]["z"])
     torch.testing.assert_close(torch.tensor(bars), third[0], atol=1e-7, rtol=0)
+
+
+def test_lesson_settings_come_from_and_go_to_the_link():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.query_params["l4_heads"] = "3"
+    at.query_params["l4_causal"] = "false"
+    at.switch_page("pages/4_Multi-head_attention.py").run()
+    assert not at.exception
+    assert at.number_input(key="l4_heads").value == 3
+    assert [k for k in chart_keys(at) if k.startswith("l4_head_")] == [
+        "l4_head_0",
+        "l4_head_1",
+        "l4_head_2",
+    ]
+    first = torch.tensor(chart(at, "l4_head_0")["data"][0]["z"])
+    assert torch.any(first.triu(1) > 0)  # not causal
+    at.number_input(key="l4_seed").set_value(9).run()
+    assert at.query_params["l4_seed"] == "9"

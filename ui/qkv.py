@@ -25,8 +25,9 @@ def d_out_and_seed(prefix: str, default_seed: int, default_d_out: int = 2) -> tu
         max_value=MAX_D_OUT,
         value=default_d_out,
         step=1,
-        key=f"w_{prefix}_d_out",
+        key=f"{prefix}_d_out",
         persist_state="session",
+        bind="query-params",
     )
     seed = right.number_input(
         "Random seed for the weights",
@@ -34,8 +35,9 @@ def d_out_and_seed(prefix: str, default_seed: int, default_d_out: int = 2) -> tu
         max_value=2**31 - 1,
         value=default_seed,
         step=1,
-        key=f"w_{prefix}_seed",
+        key=f"{prefix}_seed",
         persist_state="session",
+        bind="query-params",
         help=f"The notebook uses {default_seed}. Another seed draws other weights.",
     )
     return int(d_out), int(seed)
