@@ -27,6 +27,9 @@ METHOD_STYLE: dict[str, tuple[str, str, str]] = {
 }
 BAR_COLOR = "#0072B2"
 QUERY_COLOR = "#D55E00"
+# Speed: every figure is built in one go.Figure(data=[trace dicts], layout={...}) call. Plotly
+# validates the data once that way; a go.Heatmap/go.Bar object would be validated and deep-copied
+# again inside go.Figure, and update_layout/add_trace cost several ms each (benchmarks/).
 
 
 def _values(tensor: torch.Tensor) -> list:
@@ -66,35 +69,35 @@ def attention_heatmap(
     T, S = matrix.shape
     queries, keys = position_labels(tokens), position_labels(key_tokens)
     customdata = [[[queries[i], keys[j]] for j in range(S)] for i in range(T)]
-    heatmap = go.Heatmap(
-        z=_matrix(matrix),
-        x=list(range(S)),
-        y=list(range(T)),
-        customdata=customdata,
-        colorscale=WEIGHTS_COLORSCALE if weights else SCORES_COLORSCALE,
-        zmin=0.0 if weights else None,
-        zmax=1.0 if weights else None,
-        colorbar={"title": {"text": value_name}},
-        hovertemplate=(
+    heatmap = {
+        "type": "heatmap",
+        "z": _matrix(matrix),
+        "x": list(range(S)),
+        "y": list(range(T)),
+        "customdata": customdata,
+        "colorscale": WEIGHTS_COLORSCALE if weights else SCORES_COLORSCALE,
+        "colorbar": {"title": {"text": value_name}},
+        "hovertemplate": (
             "query %{customdata[0]}<br>key %{customdata[1]}<br>"
             + value_name
             + " = %{z:.4f}<extra></extra>"
         ),
-        xgap=1,
-        ygap=1,
-    )
+        "xgap": 1,
+        "ygap": 1,
+    }
+    if weights:
+        heatmap |= {"zmin": 0.0, "zmax": 1.0}
     if max(T, S) <= MAX_CELL_TEXT:
         decimals = 4 if max(T, S) <= 6 else 2
-        heatmap.texttemplate = "%{z:." + str(decimals) + "f}"
-    fig = go.Figure(heatmap)
-    fig.update_layout(
-        title={"text": title},
-        xaxis=_token_axis(key_tokens, "key token (x_j)") | {"side": "bottom"},
-        yaxis=_token_axis(tokens, "query token (x_i)") | {"autorange": "reversed"},
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        height=max(320, min(720, 140 + 34 * T)),
-    )
-    return fig
+        heatmap["texttemplate"] = "%{z:." + str(decimals) + "f}"
+    layout = {
+        "title": {"text": title},
+        "xaxis": _token_axis(key_tokens, "key token (x_j)") | {"side": "bottom"},
+        "yaxis": _token_axis(tokens, "query token (x_i)") | {"autorange": "reversed"},
+        "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+        "height": max(320, min(720, 140 + 34 * T)),
+    }
+    return go.Figure(data=[heatmap], layout=layout)
 
 
 def query_bar(
@@ -117,28 +120,28 @@ def query_bar(
     T = len(tokens)
     colors = [QUERY_COLOR if j == query_index else BAR_COLOR for j in range(T)]
     decimals = 4 if T <= 6 else 2
-    fig = go.Figure(
-        go.Bar(
-            x=list(range(T)),
-            y=_values(values),
-            customdata=labels,
-            marker={"color": colors},
-            text=[f"{v:.{decimals}f}" for v in values.tolist()] if T <= MAX_CELL_TEXT else None,
-            textposition="outside" if unit_range else "auto",
-            cliponaxis=False,
-            hovertemplate="key %{customdata}<br>" + value_name + " = %{y:.4f}<extra></extra>",
-            name=value_name,
-        )
-    )
-    fig.update_layout(
-        title={"text": title},
-        xaxis=_token_axis(tokens, "key token (x_j)"),
-        yaxis={"title": {"text": y_title}} | ({"range": [0, 1.12]} if unit_range else {}),
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        height=height,
-        showlegend=False,
-    )
-    return fig
+    bar = {
+        "type": "bar",
+        "x": list(range(T)),
+        "y": _values(values),
+        "customdata": labels,
+        "marker": {"color": colors},
+        "textposition": "outside" if unit_range else "auto",
+        "cliponaxis": False,
+        "hovertemplate": "key %{customdata}<br>" + value_name + " = %{y:.4f}<extra></extra>",
+        "name": value_name,
+    }
+    if T <= MAX_CELL_TEXT:
+        bar["text"] = [f"{v:.{decimals}f}" for v in values.tolist()]
+    layout = {
+        "title": {"text": title},
+        "xaxis": _token_axis(tokens, "key token (x_j)"),
+        "yaxis": {"title": {"text": y_title}} | ({"range": [0, 1.12]} if unit_range else {}),
+        "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+        "height": height,
+        "showlegend": False,
+    }
+    return go.Figure(data=[bar], layout=layout)
 
 
 def scores_bar(attn_scores: torch.Tensor, tokens: Sequence[str], query_index: int) -> go.Figure:
@@ -179,30 +182,33 @@ def grouped_bars(
 ) -> go.Figure:
     """Grouped bars: one group per key token, one bar per named series (colour + pattern)."""
     labels = position_labels(tokens)
-    fig = go.Figure()
+    bars = []
     for (name, values), (color, pattern) in zip(series.items(), styles, strict=False):
-        fig.add_bar(
-            x=list(range(len(tokens))),
-            y=_values(values),
-            name=name,
-            customdata=labels,
-            marker={"color": color, "pattern": {"shape": pattern}},
-            text=[f"{v:.4f}" for v in values.tolist()] if len(tokens) <= MAX_CELL_TEXT else None,
-            textposition="outside",
-            textangle=-90 if len(tokens) > 5 else 0,
-            cliponaxis=False,
-            hovertemplate="key %{customdata}<br>" + name + " = %{y:.4f}<extra></extra>",
-        )
-    fig.update_layout(
-        title={"text": title},
-        barmode="group",
-        xaxis=_token_axis(tokens, "key token (x_j)"),
-        yaxis={"title": {"text": y_title}, "rangemode": "tozero"},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
-        margin={"l": 10, "r": 10, "t": 90, "b": 10},
-        height=420,
-    )
-    return fig
+        bar = {
+            "type": "bar",
+            "x": list(range(len(tokens))),
+            "y": _values(values),
+            "name": name,
+            "customdata": labels,
+            "marker": {"color": color, "pattern": {"shape": pattern}},
+            "textposition": "outside",
+            "textangle": -90 if len(tokens) > 5 else 0,
+            "cliponaxis": False,
+            "hovertemplate": "key %{customdata}<br>" + name + " = %{y:.4f}<extra></extra>",
+        }
+        if len(tokens) <= MAX_CELL_TEXT:
+            bar["text"] = [f"{v:.4f}" for v in values.tolist()]
+        bars.append(bar)
+    layout = {
+        "title": {"text": title},
+        "barmode": "group",
+        "xaxis": _token_axis(tokens, "key token (x_j)"),
+        "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        "margin": {"l": 10, "r": 10, "t": 90, "b": 10},
+        "height": 420,
+    }
+    return go.Figure(data=bars, layout=layout)
 
 
 def weights_grouped_bar(
@@ -226,61 +232,62 @@ def mask_heatmap(mask: torch.Tensor, tokens: Sequence[str], *, title: str) -> go
     queries = position_labels(tokens)
     words = [["hidden" if mask[i, j] else "sees" for j in range(T)] for i in range(T)]
     customdata = [[[queries[i], queries[j], words[i][j]] for j in range(T)] for i in range(T)]
-    heatmap = go.Heatmap(
-        z=(~mask).to(torch.int64).tolist(),
-        x=list(range(T)),
-        y=list(range(T)),
-        customdata=customdata,
-        colorscale=[[0.0, "#D9D9D9"], [1.0, "#0072B2"]],
-        zmin=0,
-        zmax=1,
-        showscale=False,
-        hovertemplate="query %{customdata[0]}<br>key %{customdata[1]}<br>"
+    heatmap = {
+        "type": "heatmap",
+        "z": (~mask).to(torch.int64).tolist(),
+        "x": list(range(T)),
+        "y": list(range(T)),
+        "customdata": customdata,
+        "colorscale": [[0.0, "#D9D9D9"], [1.0, "#0072B2"]],
+        "zmin": 0,
+        "zmax": 1,
+        "showscale": False,
+        "hovertemplate": "query %{customdata[0]}<br>key %{customdata[1]}<br>"
         "%{customdata[2]}<extra></extra>",
-        xgap=1,
-        ygap=1,
-    )
+        "xgap": 1,
+        "ygap": 1,
+    }
     if T <= MAX_CELL_TEXT:
-        heatmap.text = words
-        heatmap.texttemplate = "%{text}"
-    fig = go.Figure(heatmap)
-    fig.update_layout(
-        title={"text": title},
-        xaxis=_token_axis(tokens, "key token (x_j)"),
-        yaxis=_token_axis(tokens, "query token (x_i)") | {"autorange": "reversed"},
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        height=max(320, min(720, 140 + 34 * T)),
-    )
-    return fig
+        heatmap |= {"text": words, "texttemplate": "%{text}"}
+    layout = {
+        "title": {"text": title},
+        "xaxis": _token_axis(tokens, "key token (x_j)"),
+        "yaxis": _token_axis(tokens, "query token (x_i)") | {"autorange": "reversed"},
+        "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+        "height": max(320, min(720, 140 + 34 * T)),
+    }
+    return go.Figure(data=[heatmap], layout=layout)
 
 
 def variance_chart(
     d_ks: torch.Tensor, var_unscaled: torch.Tensor, var_scaled: torch.Tensor
 ) -> go.Figure:
     """Variance of q · k against d_k, with and without dividing by sqrt(d_k), log-log axes."""
-    fig = go.Figure()
-    for name, values, color, dash, symbol in (
-        ("q · k", var_unscaled, "#D55E00", "solid", "circle"),
-        ("q · k / √d_k", var_scaled, "#0072B2", "dash", "square"),
-    ):
-        fig.add_scatter(
-            x=d_ks.tolist(),
-            y=_values(values),
-            name=name,
-            mode="lines+markers",
-            line={"color": color, "dash": dash},
-            marker={"symbol": symbol, "size": 9},
-            hovertemplate="d_k = %{x}<br>variance of " + name + " = %{y:.3f}<extra></extra>",
+    lines = [
+        {
+            "type": "scatter",
+            "x": d_ks.tolist(),
+            "y": _values(values),
+            "name": name,
+            "mode": "lines+markers",
+            "line": {"color": color, "dash": dash},
+            "marker": {"symbol": symbol, "size": 9},
+            "hovertemplate": "d_k = %{x}<br>variance of " + name + " = %{y:.3f}<extra></extra>",
+        }
+        for name, values, color, dash, symbol in (
+            ("q · k", var_unscaled, "#D55E00", "solid", "circle"),
+            ("q · k / √d_k", var_scaled, "#0072B2", "dash", "square"),
         )
-    fig.update_layout(
-        title={"text": "Variance of the dot product of random vectors"},
-        xaxis={"title": {"text": "d_k (size of queries and keys)"}, "type": "log"},
-        yaxis={"title": {"text": "variance"}, "type": "log"},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
-        margin={"l": 10, "r": 10, "t": 90, "b": 10},
-        height=400,
-    )
-    return fig
+    ]
+    layout = {
+        "title": {"text": "Variance of the dot product of random vectors"},
+        "xaxis": {"title": {"text": "d_k (size of queries and keys)"}, "type": "log"},
+        "yaxis": {"title": {"text": "variance"}, "type": "log"},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        "margin": {"l": 10, "r": 10, "t": 90, "b": 10},
+        "height": 400,
+    }
+    return go.Figure(data=lines, layout=layout)
 
 
 def vectors_figure(
@@ -306,47 +313,50 @@ def vectors_figure(
     coords = [_values(points[:, a]) for a in range(k)]
     context = _values(context_point)
     is3d = k == 3
-    scatter = go.Scatter3d if is3d else go.Scatter
+    scatter = "scatter3d" if is3d else "scatter"
 
     def xyz(values: Sequence) -> dict:
         names = ("x", "y", "z")
         return {names[a]: values[a] for a in range(k)}
 
-    fig = go.Figure()
+    traces = []
     if from_origin:
         for i in range(points.shape[0]):
             line = [[0.0, coords[a][i]] for a in range(k)]
-            fig.add_trace(
-                scatter(
+            traces.append(
+                {
+                    "type": scatter,
                     **xyz(line),
-                    mode="lines",
-                    line={"color": "#999999", "width": 2},
-                    hoverinfo="skip",
-                    showlegend=False,
-                )
+                    "mode": "lines",
+                    "line": {"color": "#999999", "width": 2},
+                    "hoverinfo": "skip",
+                    "showlegend": False,
+                }
             )
-    fig.add_trace(
-        scatter(
+    traces.append(
+        {
+            "type": scatter,
             **xyz(coords),
-            mode="markers+text",
-            text=labels,
-            textposition="top center",
-            customdata=hover,
-            marker={"size": 6 if is3d else 11, "color": BAR_COLOR, "symbol": "circle"},
-            name="inputs x_j",
-            hovertemplate="input %{customdata}<extra></extra>",
-        )
+            "mode": "markers+text",
+            "text": labels,
+            "textposition": "top center",
+            "customdata": hover,
+            "marker": {"size": 6 if is3d else 11, "color": BAR_COLOR, "symbol": "circle"},
+            "name": "inputs x_j",
+            "hovertemplate": "input %{customdata}<extra></extra>",
+        }
     )
-    fig.add_trace(
-        scatter(
+    traces.append(
+        {
+            "type": scatter,
             **xyz([[c] for c in context]),
-            mode="markers+text",
-            text=[f"z({query_index + 1})"],
-            textposition="bottom center",
-            marker={"size": 8 if is3d else 14, "color": QUERY_COLOR, "symbol": "diamond"},
-            name=f"context z for {query_label}",
-            hovertemplate="context vector z<extra></extra>",
-        )
+            "mode": "markers+text",
+            "text": [f"z({query_index + 1})"],
+            "textposition": "bottom center",
+            "marker": {"size": 8 if is3d else 14, "color": QUERY_COLOR, "symbol": "diamond"},
+            "name": f"context z for {query_label}",
+            "hovertemplate": "context vector z<extra></extra>",
+        }
     )
     layout: dict = {
         "title": {"text": title},
@@ -363,8 +373,7 @@ def vectors_figure(
         layout["yaxis"] = {"title": {"text": axis_titles[1]}, "zeroline": True}
         if from_origin:
             layout["yaxis"]["scaleanchor"] = "x"
-    fig.update_layout(**layout)
-    return fig
+    return go.Figure(data=traces, layout=layout)
 
 
 def _nonfinite_text(value: float) -> str:

@@ -53,10 +53,9 @@ def head_grid(attn_weights: torch.Tensor, pixels_per_token: int = 4) -> go.Figur
     buffer = io.BytesIO()
     Image.fromarray(canvas.numpy()).save(buffer, format="PNG", optimize=True)
     source = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    fig = go.Figure(go.Image(source=source, hoverinfo="skip"))
-    fig.update_layout(
-        title={"text": f"Attention weights of all {L * h} heads ({L} layers × {h} heads)"},
-        xaxis={
+    layout = {
+        "title": {"text": f"Attention weights of all {L * h} heads ({L} layers × {h} heads)"},
+        "xaxis": {
             "title": {"text": "head"},
             "tickmode": "array",
             "tickvals": [i * step + tile / 2 for i in range(h)],
@@ -64,17 +63,18 @@ def head_grid(attn_weights: torch.Tensor, pixels_per_token: int = 4) -> go.Figur
             "showgrid": False,
             "side": "top",
         },
-        yaxis={
+        "yaxis": {
             "title": {"text": "layer"},
             "tickmode": "array",
             "tickvals": [i * step + tile / 2 for i in range(L)],
             "ticktext": [str(i + 1) for i in range(L)],
             "showgrid": False,
         },
-        margin={"l": 10, "r": 10, "t": 90, "b": 10},
-        height=140 + 60 * L,
-    )
-    return fig
+        "margin": {"l": 10, "r": 10, "t": 90, "b": 10},
+        "height": 140 + 60 * L,
+    }
+    # One go.Figure call with dicts: Plotly validates once (see charts/attention_charts.py).
+    return go.Figure(data=[{"type": "image", "source": source, "hoverinfo": "skip"}], layout=layout)
 
 
 def attention_lines(
@@ -87,7 +87,7 @@ def attention_lines(
     """
     T = attn_weights.shape[0]
     labels = token_labels(tokens)
-    fig = go.Figure()
+    traces = []
     levels = (attn_weights * LINE_BINS).round().to(torch.long)  # 0..LINE_BINS
     for level in range(1, LINE_BINS + 1):
         xs: list = []
@@ -97,40 +97,49 @@ def attention_lines(
                 xs += [0, 1, None]
                 ys += [i, j, None]
         if xs:
-            fig.add_scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                line={"color": BAR_COLOR, "width": 2},
-                opacity=level / LINE_BINS,
-                hoverinfo="skip",
-                showlegend=False,
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": xs,
+                    "y": ys,
+                    "mode": "lines",
+                    "line": {"color": BAR_COLOR, "width": 2},
+                    "opacity": level / LINE_BINS,
+                    "hoverinfo": "skip",
+                    "showlegend": False,
+                }
             )
     row = attn_weights[query_index]
     for j in range(T):
-        fig.add_scatter(
-            x=[0, 1],
-            y=[query_index, j],
-            mode="lines",
-            line={"color": QUERY_COLOR, "width": 3},
-            opacity=max(float(row[j]), 0.03),
-            hoverinfo="skip",
-            showlegend=False,
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [0, 1],
+                "y": [query_index, j],
+                "mode": "lines",
+                "line": {"color": QUERY_COLOR, "width": 3},
+                "opacity": max(float(row[j]), 0.03),
+                "hoverinfo": "skip",
+                "showlegend": False,
+            }
         )
     names = position_labels(tokens)
-    fig.add_scatter(
-        x=[1] * T,
-        y=list(range(T)),
-        mode="markers",
-        marker={"size": 8, "color": QUERY_COLOR, "opacity": 0.0},
-        customdata=[[names[query_index], names[j]] for j in range(T)],
-        text=[f"{float(w):.4f}" for w in row],
-        hovertemplate="query %{customdata[0]}<br>key %{customdata[1]}<br>"
-        "weight = %{text}<extra></extra>",
-        showlegend=False,
+    traces.append(
+        {
+            "type": "scatter",
+            "x": [1] * T,
+            "y": list(range(T)),
+            "mode": "markers",
+            "marker": {"size": 8, "color": QUERY_COLOR, "opacity": 0.0},
+            "customdata": [[names[query_index], names[j]] for j in range(T)],
+            "text": [f"{float(w):.4f}" for w in row],
+            "hovertemplate": "query %{customdata[0]}<br>key %{customdata[1]}<br>"
+            "weight = %{text}<extra></extra>",
+            "showlegend": False,
+        }
     )
     axis = {"showgrid": False, "zeroline": False}
-    fig.update_layout(
+    layout = dict(
         title={"text": title},
         xaxis=axis
         | {
@@ -167,4 +176,5 @@ def attention_lines(
             for j in range(T)
         ],
     )
-    return fig
+    # One go.Figure call with dicts: Plotly validates once (see charts/attention_charts.py).
+    return go.Figure(data=traces, layout=layout)
