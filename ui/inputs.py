@@ -26,13 +26,13 @@ def sidebar() -> None:
             st.page_link(path, label=label, icon=icon)
         st.divider()
         st.header("Your example")
-        if state.W_TOKENS not in st.session_state:
-            st.session_state[state.W_TOKENS] = " ".join(state.tokens())
+        # The box shows the canonical draft, so a page switch (which drops widget state)
+        # keeps what the user typed, even text that was refused.
+        st.session_state[state.W_TOKENS] = st.session_state[state.TOKENS_DRAFT]
         st.text_input(
             "Tokens (separated by spaces, press Enter)",
             key=state.W_TOKENS,
             on_change=state.on_tokens_change,
-            persist_state="session",
             help=f"1 to {MAX_TOKENS} tokens, each at most {MAX_TOKEN_CHARS} characters. "
             "A new token gets made-up values that depend only on the word; "
             "tokens you keep keep their vectors.",
@@ -52,6 +52,22 @@ def sidebar() -> None:
         )
         if "dim" in state.errors():
             st.error(state.errors()["dim"], icon=":material/error:")
+        with st.expander("Upload embeddings (CSV)", icon=":material/upload_file:"):
+            st.caption(
+                "One row per token: the token, then one number per dimension, e.g. "
+                f"cat,0.1,0.2,0.3. An optional header row. At most {MAX_TOKENS} tokens, "
+                f"{MAX_DIM} dimensions, values between -10000 and 10000, 1 MB."
+            )
+            st.file_uploader(
+                "CSV file with tokens and vectors",
+                type=["csv", "txt"],
+                key=state.W_UPLOAD,
+                on_change=state.on_upload,
+            )
+            if "upload" in state.errors():
+                st.error(state.errors()["upload"], icon=":material/error:")
+            elif "upload_done" in state.errors():
+                st.success(state.errors().pop("upload_done"), icon=":material/check:")
         with st.expander("Share this example", icon=":material/link:"):
             st.caption("Anyone who opens this link sees the same tokens, vectors and query.")
             st.code(state.share_link(), language=None, wrap_lines=True)

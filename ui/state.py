@@ -16,6 +16,7 @@ from ui.validate import (
     InputError,
     apply_edits,
     carry_over,
+    parse_embeddings_csv,
     parse_share_params,
     parse_tokens,
     resize,
@@ -27,9 +28,11 @@ INPUTS = "ax_inputs"
 QUERY = "ax_query"
 ERRORS = "ax_errors"
 
+TOKENS_DRAFT = "ax_tokens_draft"  # what the user last typed, valid or not
 W_TOKENS = "w_tokens_text"
 W_DIM = "w_dim"
 W_QUERY = "w_query"
+W_UPLOAD = "w_upload"
 
 
 def init_state() -> None:
@@ -53,7 +56,7 @@ def load_link() -> None:
         new_tokens, rows, query_index = shared
         set_tokens_and_rows(new_tokens, rows)
         st.session_state[QUERY] = query_index
-        st.session_state[W_TOKENS] = " ".join(new_tokens)
+        st.session_state[TOKENS_DRAFT] = " ".join(new_tokens)
 
 
 def share_link() -> str:
@@ -76,7 +79,7 @@ def reset_to_seed() -> None:
     st.session_state[INPUTS] = [list(row) for row in SEED_INPUTS]
     st.session_state[QUERY] = 0
     st.session_state[ERRORS] = {}
-    st.session_state[W_TOKENS] = " ".join(SEED_TOKENS)
+    st.session_state[TOKENS_DRAFT] = " ".join(SEED_TOKENS)
     _new_editor()
 
 
@@ -159,6 +162,7 @@ def set_tokens_and_rows(new_tokens: list[str], rows: list[list[float]]) -> None:
 
 
 def on_tokens_change() -> None:
+    st.session_state[TOKENS_DRAFT] = st.session_state[W_TOKENS]
     try:
         new_tokens = parse_tokens(st.session_state[W_TOKENS])
     except InputError as error:
@@ -177,6 +181,22 @@ def on_dim_change() -> None:
         return
     errors().pop("dim", None)
     set_tokens_and_rows(tokens(), rows)
+
+
+def on_upload() -> None:
+    """Replace tokens and vectors with an uploaded CSV file, if it is valid."""
+    file = st.session_state.get(W_UPLOAD)
+    if file is None:
+        return
+    try:
+        new_tokens, rows = parse_embeddings_csv(file.getvalue())
+    except InputError as error:
+        errors()["upload"] = f"{error} Nothing was changed."
+        return
+    errors().pop("upload", None)
+    set_tokens_and_rows(new_tokens, rows)
+    st.session_state[TOKENS_DRAFT] = " ".join(new_tokens)
+    errors()["upload_done"] = f"Loaded {len(new_tokens)} tokens with d = {len(rows[0])}."
 
 
 def on_query_change() -> None:

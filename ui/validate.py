@@ -7,6 +7,8 @@ wrong and what is allowed, in plain words.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -261,3 +263,71 @@ def parse_share_params(
             )
         query = int(text)
     return tokens, rows, query
+
+
+# Uploaded embeddings: a CSV file, one row per token: the token, then one value per dimension.
+
+MAX_UPLOAD_BYTES = 1024 * 1024  # 1 MB, as server.maxUploadSize = 1 in .streamlit/config.toml
+
+
+def parse_embeddings_csv(data: bytes) -> tuple[list[str], list[list[float]]]:
+    """Tokens and rows from CSV bytes; a first row whose values are not numbers is a header.
+
+    Accepts UTF-8 (with or without a byte-order mark) and commas, semicolons or tabs between
+    columns. Raises InputError with a plain message for anything else.
+    """
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InputError(
+            f"The file is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,} bytes (1 MB)."
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(
+            "The file is not UTF-8 text. Save it as CSV (UTF-8) and try again."
+        ) from None
+    if not text.strip():
+        raise InputError("The file is empty. Expected one row per token: token,0.1,0.2,...")
+    first_line = text.lstrip().splitlines()[0]
+    delimiter = next((d for d in ("\t", ";") if d in first_line), ",")
+    try:
+        rows = [
+            row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if row
+        ]
+    except csv.Error as error:
+        raise InputError(f"The file is not valid CSV ({error}).") from None
+    if len(rows) > MAX_TOKENS + 1:
+        raise InputError(
+            f"The file has {len(rows):,} rows; the lessons take at most {MAX_TOKENS} tokens."
+        )
+    if len(rows[0]) >= 2 and not any(_is_number(cell) for cell in rows[0][1:]):
+        if len(rows) == 1:
+            raise InputError(
+                "The file has only one row and it holds no numbers (a header?). "
+                "Add one row per token: token,0.1,0.2,..."
+            )
+        rows = rows[1:]  # a header row
+    if len(rows) > MAX_TOKENS:
+        raise InputError(f"The file has {len(rows)} tokens; the lessons take at most {MAX_TOKENS}.")
+    if any(len(row) < 2 for row in rows):
+        raise InputError(
+            "Every row needs a token and at least one number, separated by commas "
+            "(for example: cat,0.1,0.2,0.3)."
+        )
+    tokens = []
+    for i, row in enumerate(rows, start=1):
+        token = row[0].strip()
+        if not token or any(char.isspace() for char in token):
+            raise InputError(f"Row {i}: the token must be one word with no spaces.")
+        tokens.append(check_token(token, i))
+    values = check_matrix([row[1:] for row in rows], tokens)
+    return tokens, values
+
+
+def _is_number(cell: str) -> bool:
+    """Whether a cell reads as a number at all (NaN and inf included: they are not a header)."""
+    try:
+        float(cell.strip().replace(",", "."))
+    except ValueError:
+        return False
+    return True

@@ -30,8 +30,9 @@ CHROMIUM_ARGS = [
 
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 EXCEPTION = "[data-testid=stException]"
-RUN_TIMEOUT_MS = 30_000
-CHART_TIMEOUT_MS = 30_000
+# Generous: a CI machine with two busy cores can take many seconds for the first run.
+RUN_TIMEOUT_MS = 90_000
+CHART_TIMEOUT_MS = 90_000
 
 # Counts the script runs the page has seen: every time stApp's data-test-script-state becomes
 # "running". Comparing the count before and after an action tells whether the rerun the action

@@ -207,11 +207,6 @@ def test_typing_tokens_rebuilds_the_heatmap(page: Page, app_url: str) -> None:
     assert_close(z, softmax_weights(x), EDIT_TOL, "weights of the new tokens")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: the first page switch of a session (to any page but the home page) empties "
-    "the sidebar's Tokens box (the lessons keep using the tokens); remove this mark once fixed",
-)
 def test_tokens_box_keeps_its_text_after_a_page_switch(page: Page, app_url: str) -> None:
     seed_text = " ".join(golden()["simple"]["tokens"])
     box = page.locator("[data-testid=stSidebar] input[aria-label^='Tokens']")
