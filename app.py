@@ -277,9 +277,10 @@ def section_each_query(steps: AttentionSteps) -> None:
     if T <= 16:
         st.markdown("One small chart per query token; the query's own bar is the orange one.")
         grid = st.grid("auto", min_column_width=300)
+        top = float(steps.attn_weights.max())  # one scale for every chart
         for i in range(T):
             plot(
-                charts.weights_bar(steps.attn_weights[i], tokens, i),
+                charts.weights_bar(steps.attn_weights[i], tokens, i, y_max=top),
                 key=f"weights_bar_{i}",
                 container=grid,
             )

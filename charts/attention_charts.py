@@ -108,13 +108,13 @@ def query_bar(
     title: str,
     value_name: str,
     y_title: str,
-    unit_range: bool = False,
+    y_max: float | None = None,
     height: int = 360,
 ) -> go.Figure:
     """One query's row (scores or weights) as bars over every key token j.
 
     The query's own bar is drawn in another colour; every bar also carries its number.
-    unit_range fixes the value axis to 0..1 (for weights), so charts compare at a glance.
+    y_max fixes the value axis to 0..y_max (weights: the same axis on every query's chart).
     """
     labels = position_labels(tokens)
     T = len(tokens)
@@ -126,7 +126,7 @@ def query_bar(
         "y": _values(values),
         "customdata": labels,
         "marker": {"color": colors},
-        "textposition": "outside" if unit_range else "auto",
+        "textposition": "outside" if y_max is not None else "auto",
         "cliponaxis": False,
         "hovertemplate": "key %{customdata}<br>" + value_name + " = %{y:.4f}<extra></extra>",
         "name": value_name,
@@ -136,7 +136,8 @@ def query_bar(
     layout = {
         "title": {"text": title},
         "xaxis": _token_axis(tokens, "key token (x_j)"),
-        "yaxis": {"title": {"text": y_title}} | ({"range": [0, 1.12]} if unit_range else {}),
+        "yaxis": {"title": {"text": y_title}}
+        | ({"range": [0, y_max * 1.15]} if y_max is not None else {}),
         "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
         "height": height,
         "showlegend": False,
@@ -157,9 +158,17 @@ def scores_bar(attn_scores: torch.Tensor, tokens: Sequence[str], query_index: in
     )
 
 
-def weights_bar(attn_weights: torch.Tensor, tokens: Sequence[str], query_index: int) -> go.Figure:
-    """A small chart of one query's attention weights a_ij on a 0..1 axis."""
+def weights_bar(
+    attn_weights: torch.Tensor,
+    tokens: Sequence[str],
+    query_index: int,
+    y_max: float | None = None,
+) -> go.Figure:
+    """A small chart of one query's attention weights a_ij, on an axis from 0 to y_max
+    (default: this row's largest weight; pass one value to give several charts one scale)."""
     label = position_labels(tokens)[query_index]
+    finite = attn_weights[attn_weights.isfinite()]
+    top = y_max if y_max is not None else float(finite.max()) if finite.numel() else 1.0
     return query_bar(
         attn_weights,
         tokens,
@@ -167,7 +176,7 @@ def weights_bar(attn_weights: torch.Tensor, tokens: Sequence[str], query_index: 
         title=f"query {label}",
         value_name="weight",
         y_title="weight a_ij",
-        unit_range=True,
+        y_max=max(top, 1e-6),
         height=300,
     )
 
@@ -205,6 +214,7 @@ def grouped_bars(
         "xaxis": _token_axis(tokens, "key token (x_j)"),
         "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
         "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        "uniformtext": {"minsize": 9, "mode": "hide"},  # no unreadable numbers on phones
         "margin": {"l": 10, "r": 10, "t": 90, "b": 10},
         "height": 420,
     }
@@ -281,8 +291,14 @@ def variance_chart(
     ]
     layout = {
         "title": {"text": "Variance of the dot product of random vectors"},
-        "xaxis": {"title": {"text": "d_k (size of queries and keys)"}, "type": "log"},
-        "yaxis": {"title": {"text": "variance"}, "type": "log"},
+        "xaxis": {
+            "title": {"text": "d_k (size of queries and keys)"},
+            "type": "log",
+            "tickmode": "array",
+            "tickvals": d_ks.tolist(),
+            "ticktext": [str(v) for v in d_ks.tolist()],
+        },
+        "yaxis": {"title": {"text": "variance"}, "type": "log", "dtick": 1},
         "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
         "margin": {"l": 10, "r": 10, "t": 90, "b": 10},
         "height": 400,

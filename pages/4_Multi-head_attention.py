@@ -129,6 +129,7 @@ st.code(
     f"context = context.reshape(T, d_out)                  # -> ({T}, {d_out}): concatenated\n"
     "output = context @ W_out.T + b_out                     # output projection",
     language="python",
+    wrap_lines=True,
 )
 difference = float((stacked.output - split.output).abs().max())
 weights_difference = float((stacked.attn_weights - split.attn_weights).abs().max())

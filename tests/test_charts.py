@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 import charts
@@ -67,7 +68,9 @@ def test_query_bars_scores_and_weights():
     colors = list(fig.data[0].marker.color)
     assert colors[1] != colors[0] and len(set(colors)) == 2
     small = charts.weights_bar(walk.attn_weights, TOKENS, 1)
-    assert list(small.layout.yaxis.range) == [0, 1.12]
+    assert small.layout.yaxis.range[1] == pytest.approx(float(walk.attn_weights.max()) * 1.15)
+    shared = charts.weights_bar(walk.attn_weights, TOKENS, 1, y_max=0.5)
+    assert shared.layout.yaxis.range[1] == pytest.approx(0.575)
     assert small.layout.title.text == "query 2: Mechanism"
 
 
