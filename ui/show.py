@@ -27,6 +27,16 @@ def plot(fig: go.Figure, key: str, filename: str | None = None, container=st) ->
             height=round((fig.layout.height or 450) * 1.3),
         )
         fig.update_annotations(font_size=present.CHART_FONT_PX)
+        size = present.CHART_FONT_PX  # the Streamlit theme sets smaller ticks: override them
+        fig.update_xaxes(tickfont_size=size, title_font_size=size)
+        fig.update_yaxes(tickfont_size=size, title_font_size=size)
+        fig.update_scenes(
+            xaxis_tickfont_size=size, yaxis_tickfont_size=size, zaxis_tickfont_size=size
+        )
+        fig.update_traces(textfont_size=size, selector={"type": "bar"})
+        fig.update_traces(
+            colorbar_tickfont_size=size, textfont_size=size, selector={"type": "heatmap"}
+        )
     container.plotly_chart(
         fig,
         key=key,
