@@ -54,7 +54,7 @@ def fmt(value: float, decimals: int = 4) -> str:
 
 def fmt_input(value: float) -> str:
     """An input value as the user typed it: up to 4 significant digits, no trailing zeros."""
-    return f"{value:.4g}"
+    return f"{value + 0.0:.4g}"  # + 0.0 turns -0.0 into 0
 
 
 def fmt_factor(value: float) -> str:

@@ -130,7 +130,7 @@ def check_matrix(rows: Sequence[Sequence[object]], tokens: Sequence[str]) -> lis
 
 def embedding_row(token: str, d: int) -> list[float]:
     """The deterministic embedding of `token` as plain floats with 2 decimals."""
-    return [round(value, 2) for value in token_embedding(token, d).tolist()]
+    return [round(value, 2) + 0.0 for value in token_embedding(token, d).tolist()]
 
 
 def apply_edits(
