@@ -1,0 +1,104 @@
+"""Memory: resident set size (psutil) of the Streamlit server process and its children, with one
+browser session that visits every page listed in ui/nav.py PAGES through the sidebar's links
+(one session throughout), including the pretrained-transformer page, which loads a model.
+
+Figure: the largest RSS seen after any page; the detail has the RSS at start and after each page.
+Budget: <= 600 MB. Prints, never asserts.
+
+    python benchmarks/bench_memory.py [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Any
+
+import common
+
+from ui.nav import PAGES
+
+BUDGET_MB = 600.0
+SETTLE_MS = 1_000
+CLICK_LINK_SCRIPT = """
+(path) => {
+  const link = [...document.querySelectorAll("[data-testid=stSidebar] a[href]")]
+    .find((a) => new URL(a.href).pathname === path);
+  if (!link) return false;
+  link.click();
+  return true;
+}
+"""
+
+
+def url_path(script: str) -> str:
+    """The URL path Streamlit serves a page script at: app.py -> /, pages/2_Name.py -> /Name."""
+    if script == "app.py":
+        return "/"
+    stem = script.rsplit("/", 1)[-1].removesuffix(".py")
+    return "/" + re.sub(r"^\d+_", "", stem)
+
+
+def visit(page: Any, base_url: str, path: str) -> bool:
+    """Go to `path` through the sidebar link (same session); True if a link was used."""
+    runs = common.script_runs(page)
+    clicked = bool(page.evaluate(CLICK_LINK_SCRIPT, path))
+    if clicked:
+        common.wait_idle(page, since=runs, timeout=180_000)
+    else:
+        page.goto(base_url + path)
+        common.wait_idle(page, since=0, timeout=180_000)
+    common.wait_rendered(page, timeout=180_000)
+    page.wait_for_timeout(SETTLE_MS)
+    return clicked
+
+
+def run(quick: bool) -> list[common.Row]:
+    steps: list[tuple[str, float]] = []
+    notes = []
+    try:
+        with common.streamlit_server("app.py") as server, common.chromium() as browser:
+            pid = server.process.pid
+            steps.append(("started", common.tree_rss_mb(pid)))
+            page = common.new_page(browser)
+            page.goto(server.url + "/")
+            common.wait_idle(page, since=0, timeout=180_000)
+            common.wait_rendered(page, timeout=180_000)
+            steps.append(("first page", common.tree_rss_mb(pid)))
+            for script, label, _icon in PAGES:
+                if not visit(page, server.url, url_path(script)):
+                    notes.append(f"no sidebar link to {script}: opened by URL (a new session)")
+                steps.append((label, common.tree_rss_mb(pid)))
+                print(f"  after {label}: {steps[-1][1]:.0f} MB")
+            page.context.close()
+        peak = max(mb for _, mb in steps)
+        detail = "; ".join(f"{label} {mb:.0f}" for label, mb in steps) + " (MB)"
+        row = common.Row(
+            "memory",
+            f"server RSS, one session, all {len(PAGES)} pages",
+            peak,
+            "MB",
+            BUDGET_MB,
+            "; ".join([detail, *notes]),
+        )
+    except Exception as error:
+        row = common.Row(
+            "memory", "server RSS, one session, all pages", None, "MB", BUDGET_MB, repr(error)
+        )
+    return [row]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the same run (kept for run_all)")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    args = parser.parse_args()
+    common.stop_on_sigterm()
+    print("== memory: server RSS after visiting every page in one session")
+    rows = run(args.quick)
+    common.write_json(args.json, rows)
+    print(common.table(rows))
+
+
+if __name__ == "__main__":
+    main()
