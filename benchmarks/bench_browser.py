@@ -22,12 +22,14 @@ from urllib.parse import quote
 
 import common
 import psutil
+from playwright.sync_api import Error as PlaywrightError
 
 SIZES = (5, 64)
 BUDGET_RATIO = 1.5
 CHART_KEY = "weights_heatmap"
 EDIT_TIMEOUT_MS = 60_000
 OPEN_TIMEOUT_MS = 180_000
+MAX_FAILED_EDITS = 3
 ROW_PX = 35  # Streamlit's data-editor rows (and header) are 35 px high
 
 # Arms the clock for one edit: t0 when Enter goes down, t1 when the chart's z has changed.
@@ -174,6 +176,13 @@ def timed_edit(target: Target, row: int, value: str) -> dict[str, float | None]:
     }
 
 
+def recover(target: Target) -> None:
+    """After a failed edit: close any cell editor and wait until the app is idle."""
+    target.page.keyboard.press("Escape")
+    target.page.evaluate("() => window.__bench && window.__bench.stop && window.__bench.stop()")
+    common.wait_idle(target.page, timeout=OPEN_TIMEOUT_MS)
+
+
 def open_target(
     browser: Any, server: common.Server, name: str, path: str, column: int, rows: int
 ) -> Target:
@@ -197,7 +206,7 @@ def share_path(T: int) -> str:
     return "/?tokens=" + quote(" ".join(f"t{i}" for i in range(T)), safe="")
 
 
-def run(quick: bool, edits: int | None = None) -> list[common.Row]:
+def run(quick: bool, edits: int | None = None, sizes: tuple[int, ...] = SIZES) -> list[common.Row]:
     edits = edits or (6 if quick else 20)
     rows = []
     with (
@@ -205,7 +214,7 @@ def run(quick: bool, edits: int | None = None) -> list[common.Row]:
         common.streamlit_server("benchmarks/floor_app.py") as floor,
         common.chromium() as browser,
     ):
-        for T in SIZES:
+        for T in sizes:
             try:
                 targets = [
                     open_target(browser, app, "app", share_path(T), column=1, rows=T),
@@ -213,15 +222,26 @@ def run(quick: bool, edits: int | None = None) -> list[common.Row]:
                 ]
                 names = [target.name for target in targets]
                 times: dict[str, list[float]] = {name: [] for name in names}
+                by_round: dict[int, dict[str, float]] = {}
                 run_ends: dict[str, list[float]] = {name: [] for name in names}
                 server_cpu: dict[str, list[float]] = {name: [] for name in names}
                 page_cpu: dict[str, list[float]] = {name: [] for name in names}
+                failed: list[str] = []
                 for i in range(edits + 1):  # edit 0 is a warm-up
                     value = f"{0.3 + 0.0137 * (i + 1):.4f}"
                     for target in targets:
-                        elapsed = timed_edit(target, i % min(target.rows, 4), value)
+                        try:
+                            elapsed = timed_edit(target, i % min(target.rows, 4), value)
+                        except PlaywrightError as error:  # note it, recover, go on
+                            failed.append(f"{target.name} edit {i}: {str(error).splitlines()[0]}")
+                            print(f"  {failed[-1]}")
+                            if len(failed) > MAX_FAILED_EDITS:
+                                raise
+                            recover(target)
+                            continue
                         if i > 0:
                             times[target.name].append(elapsed["picture"])
+                            by_round.setdefault(i, {})[target.name] = elapsed["picture"]
                             if elapsed["idle"] is not None:
                                 run_ends[target.name].append(elapsed["idle"])
                             server_cpu[target.name].append(elapsed["server_cpu"])
@@ -229,7 +249,7 @@ def run(quick: bool, edits: int | None = None) -> list[common.Row]:
                 for target in targets:
                     target.page.context.close()
                 app_ms, floor_ms = common.median(times["app"]), common.median(times["floor"])
-                pairs = [a / f for a, f in zip(times["app"], times["floor"], strict=True)]
+                pairs = [r["app"] / r["floor"] for r in by_round.values() if len(r) == 2]
                 row = common.Row(
                     "edit to picture (browser)",
                     f"T = {T}, app / floor",
@@ -244,7 +264,8 @@ def run(quick: bool, edits: int | None = None) -> list[common.Row]:
                     f"server {common.median(server_cpu['app']):,.0f} ms (app), "
                     f"{common.median(server_cpu['floor']):,.0f} ms (floor), "
                     f"page main thread {common.median(page_cpu['app']):,.0f} ms (app), "
-                    f"{common.median(page_cpu['floor']):,.0f} ms (floor)",
+                    f"{common.median(page_cpu['floor']):,.0f} ms (floor)"
+                    + (f"; {len(failed)} edits failed: {failed[0]}" if failed else ""),
                 )
             except Exception as error:
                 row = common.Row(
@@ -264,11 +285,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="6 timed edits instead of 20")
     parser.add_argument("--edits", type=int, help="timed edits per app and T")
+    parser.add_argument("--sizes", default="5,64", help="token counts T, e.g. 5,64")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args()
     common.stop_on_sigterm()
     print("== edit to picture: Enter in the editor -> new weights heatmap, app vs floor")
-    rows = run(args.quick, args.edits)
+    sizes = tuple(int(t) for t in args.sizes.split(","))
+    rows = run(args.quick, args.edits, sizes)
     common.write_json(args.json, rows)
     print(common.table(rows))
 
