@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from app_support import chart, open_app
 from streamlit.testing.v1 import AppTest
 
 from ui.nav import PAGES
@@ -14,20 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = json.loads((ROOT / "tests" / "data" / "seed.json").read_text())
 SIMPLE = GOLDEN["simple"]
 TOL = GOLDEN["tolerance"]
-
-
-def run_app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def chart(at: AppTest, key: str) -> dict:
-    """The Plotly figure (as JSON) of the chart with this key."""
-    for element in at.get("plotly_chart"):
-        if element.proto.id.endswith(f"-{key}"):
-            return json.loads(element.proto.spec)
-    raise AssertionError(f"no chart with key {key!r}")
 
 
 def close(actual, expected, tol: float = TOL) -> bool:
@@ -46,7 +33,7 @@ def frame_by_columns(at: AppTest, *columns: str):
 
 
 def test_home_page_defaults_to_the_seed_example():
-    at = run_app()
+    at = open_app()
     assert at.title[0].value == "Simple self-attention"
     editor = frame_by_columns(at, "token", "dim 1")
     assert editor["token"].tolist() == SIMPLE["tokens"]
@@ -54,7 +41,7 @@ def test_home_page_defaults_to_the_seed_example():
 
 
 def test_home_page_shows_every_seed_value_of_the_query_steps():
-    at = run_app()
+    at = open_app()
     # Step 1: the worked dot products, term by term.
     worked = at.code[0].value.splitlines()
     assert worked[0].startswith("ω(1,1) = 0.12×0.12 + 0.45×0.45 + 0.67×0.67 = 0.6658")
@@ -81,7 +68,7 @@ def test_home_page_shows_every_seed_value_of_the_query_steps():
 
 
 def test_home_page_shows_the_seed_matrices():
-    at = run_app()
+    at = open_app()
     assert close(chart(at, "scores_heatmap")["data"][0]["z"], SIMPLE["scores"])
     weights = chart(at, "weights_heatmap")
     assert close(weights["data"][0]["z"], SIMPLE["weights"])
@@ -95,7 +82,7 @@ def test_home_page_shows_the_seed_matrices():
 
 
 def test_changing_the_query_changes_what_is_shown():
-    at = run_app()
+    at = open_app()
     at.selectbox(key="w_query").select(2).run()
     assert not at.exception
     assert at.code[0].value.startswith("ω(3,1) = 0.23×0.12")
@@ -107,7 +94,7 @@ def test_changing_the_query_changes_what_is_shown():
 
 
 def test_changing_the_tokens_keeps_known_vectors_and_recomputes():
-    at = run_app()
+    at = open_app()
     at.text_input(key="w_tokens_text").input("drives Attention new").run()
     assert not at.exception
     editor = frame_by_columns(at, "token", "dim 1")
@@ -122,7 +109,7 @@ def test_changing_the_tokens_keeps_known_vectors_and_recomputes():
 
 
 def test_bad_tokens_keep_the_last_good_view_and_the_typed_text():
-    at = run_app()
+    at = open_app()
     at.text_input(key="w_tokens_text").input("   ").run()
     assert not at.exception
     assert "at least one token" in at.sidebar.error[0].value
@@ -131,7 +118,7 @@ def test_bad_tokens_keep_the_last_good_view_and_the_typed_text():
 
 
 def test_dimension_change_and_reset():
-    at = run_app()
+    at = open_app()
     at.number_input(key="w_dim").set_value(5).run()
     assert not at.exception
     editor = frame_by_columns(at, "token", "dim 5")
@@ -144,7 +131,7 @@ def test_dimension_change_and_reset():
 
 @pytest.mark.parametrize("path", [path for path, _label, _icon in PAGES[1:]])
 def test_every_page_runs(path):
-    at = run_app()
+    at = open_app()
     at.switch_page(path).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title, f"{path} has no title"
@@ -155,17 +142,8 @@ def test_every_page_runs(path):
 # Share links ---------------------------------------------------------------------------------
 
 
-def run_with_params(**params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def test_a_share_link_opens_the_lesson_with_its_numbers():
-    at = run_with_params(tokens="the cat the", x="0.1,0.2;0.3,-0.4;0.1,0.2", q="1")
+    at = open_app(tokens="the cat the", x="0.1,0.2;0.3,-0.4;0.1,0.2", q="1")
     assert at.text_input(key="w_tokens_text").value == "the cat the"
     assert (
         at.code[0].value.splitlines()[0] == "ω(2,1) = 0.3×0.1 + (-0.4)×0.2 = -0.0500    (cat · the)"
@@ -180,7 +158,7 @@ def test_a_share_link_opens_the_lesson_with_its_numbers():
 
 
 def test_the_address_follows_the_example():
-    at = run_app()
+    at = open_app()
     assert at.query_params["tokens"] == " ".join(SIMPLE["tokens"])
     assert at.query_params["x"].startswith("0.12,0.45,0.67;0.34,0.56,0.78;")
     at.selectbox(key="w_query").select(3).run()
@@ -198,7 +176,7 @@ def test_the_address_follows_the_example():
     ],
 )
 def test_a_bad_link_shows_a_message_and_the_seed_example(params):
-    at = run_with_params(**params)
+    at = open_app(**params)
     assert at.warning and at.warning[0].value.startswith("This link could not be opened")
     assert "<img" not in at.warning[0].value
     assert close(chart(at, "weights_heatmap")["data"][0]["z"], SIMPLE["weights"])

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from app_support import chart, open_app
 from streamlit.testing.v1 import AppTest
 
 from ui.validate import MAX_TOKENS, MAX_UPLOAD_BYTES, InputError, apply_edits, parse_tokens
@@ -35,17 +36,8 @@ ODD_ACCEPTED = ["😀 🎉", "e\u0301 a\u0308", "שלום עולם", "👩\u200d
 ODD_REFUSED = ["a\u202eb", "a\u200bb", "a\x00b", "x" * 10_000]
 
 
-def app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    assert not at.exception
-    return at
-
-
 def weights_z(at: AppTest) -> list[list[float]]:
-    for element in at.get("plotly_chart"):
-        if element.proto.id.endswith("-weights_heatmap"):
-            return json.loads(element.proto.spec)["data"][0]["z"]
-    raise AssertionError("no weights heatmap")
+    return chart(at, "weights_heatmap")["data"][0]["z"]
 
 
 def rendered_markdown(at: AppTest) -> str:
@@ -69,7 +61,7 @@ def assert_not_rendered(at: AppTest, text: str) -> None:
 
 @pytest.mark.parametrize("text", MARKUP + SPREADSHEET + ODD_ACCEPTED + ["the cat the"])
 def test_tokens_are_accepted_and_shown_only_as_plain_text(text):
-    at = app()
+    at = open_app()
     at.text_input(key="w_tokens_text").input(text).run()
     assert not at.exception
     assert not at.sidebar.error
@@ -89,7 +81,7 @@ def test_tokens_are_accepted_and_shown_only_as_plain_text(text):
     ],
 )
 def test_bad_tokens_get_a_message_and_keep_the_last_good_view(text, message):
-    at = app()
+    at = open_app()
     at.number_input(key="w_dim").set_value(4).run()  # another edit that must survive
     before = weights_z(at)
     at.text_input(key="w_tokens_text").input(text).run()
@@ -102,7 +94,7 @@ def test_bad_tokens_get_a_message_and_keep_the_last_good_view(text, message):
 
 
 def test_one_token_and_the_maximum():
-    at = app()
+    at = open_app()
     at.text_input(key="w_tokens_text").input("alone").run()
     assert weights_z(at) == [[1.0]]
     at.text_input(key="w_tokens_text").input(" ".join(f"t{i}" for i in range(MAX_TOKENS))).run()
@@ -110,7 +102,7 @@ def test_one_token_and_the_maximum():
 
 
 def test_identical_tokens_give_identical_rows():
-    at = app()
+    at = open_app()
     at.text_input(key="w_tokens_text").input("the cat the").run()
     z = weights_z(at)
     assert z[0] == z[2] and z[0][0] == z[0][2]
@@ -151,15 +143,6 @@ def test_scores_that_overflow_the_naive_softmax_are_a_lesson_not_a_crash():
 # URL parameters -------------------------------------------------------------------------------
 
 
-def open_link(**params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 @pytest.mark.parametrize(
     "params",
     [
@@ -174,21 +157,21 @@ def open_link(**params) -> AppTest:
     ],
 )
 def test_bad_links_show_a_message_and_the_seed(params):
-    at = open_link(**params)
+    at = open_app(**params)
     assert at.warning[0].value.startswith("This link could not be opened")
     assert "<script" not in rendered_markdown(at)
     assert at.session_state["ax_tokens"] == SEED["tokens"]
 
 
 def test_unknown_link_keys_are_ignored():
-    at = open_link(tokens="a b", utm_source="<b>x</b>")
+    at = open_app(tokens="a b", utm_source="<b>x</b>")
     assert not [w for w in at.warning if w.value.startswith("This link")]
     assert at.session_state["ax_tokens"] == ["a", "b"]
     assert "<b>" not in rendered_markdown(at)
 
 
 def test_markup_in_a_link_is_plain_text():
-    at = open_link(tokens="<img src=x onerror=alert(1)> **x**", x="1,0;0,1;1,1;0,0")
+    at = open_app(tokens="<img src=x onerror=alert(1)> **x**", x="1,0;0,1;1,1;0,0")
     assert at.session_state["ax_tokens"] == ["<img", "src=x", "onerror=alert(1)>", "**x**"]
     assert not [w for w in at.warning if w.value.startswith("This link")]
     assert_not_rendered(at, "<img src=x onerror=alert(1)> **x**")
@@ -198,7 +181,7 @@ def test_markup_in_a_link_is_plain_text():
 
 
 def upload(data: bytes) -> AppTest:
-    at = app()
+    at = open_app()
     at.text_input(key="w_tokens_text").input("keep these tokens").run()
     at.get("file_uploader")[0].set_value(("vectors.csv", data, "text/csv")).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -273,14 +256,14 @@ def test_a_file_exactly_at_the_limit_is_read():
 
 @pytest.mark.parametrize("text", ["<script>alert(1)</script>", "**x** $x^2$", "a\u202eb 😀"])
 def test_the_sentence_box_shows_markup_as_tokens(text):
-    at = app().switch_page("pages/5_Pretrained_transformer.py").run()
+    at = open_app("pages/5_Pretrained_transformer.py")
     at.text_input(key="w_l5_text").input(text).run()
     assert not at.exception and not at.error
     assert_not_rendered(at, text)
 
 
 def test_the_sentence_box_refuses_empty_and_too_long_text():
-    at = app().switch_page("pages/5_Pretrained_transformer.py").run()
+    at = open_app("pages/5_Pretrained_transformer.py")
     before = at.code[0].value
     for text, message in (
         ("  ", "empty"),

@@ -6,29 +6,12 @@ import json
 from pathlib import Path
 
 import torch
+from app_support import chart, charts, open_app
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = json.loads((ROOT / "tests" / "data" / "seed.json").read_text())
 TOL = GOLDEN["tolerance"]
-
-
-def open_page(path: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    at.switch_page(path).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def chart(at: AppTest, key: str) -> dict:
-    for element in at.get("plotly_chart"):
-        if element.proto.id.endswith(f"-{key}"):
-            return json.loads(element.proto.spec)
-    raise AssertionError(f"no chart with key {key!r}")
-
-
-def chart_keys(at: AppTest) -> list[str]:
-    return [element.proto.id.rsplit("-", 1)[-1] for element in at.get("plotly_chart")]
 
 
 def table(at: AppTest, first_column: str, *columns: str) -> torch.Tensor:
@@ -51,7 +34,7 @@ def assert_golden(actual, expected) -> None:
 
 
 def test_trainable_page_shows_golden_weights_and_context():
-    at = open_page("pages/2_Trainable_weights.py")
+    at = open_app("pages/2_Trainable_weights.py")
     golden = GOLDEN["trainable"]
     assert_golden(chart(at, "l2_weights_heatmap")["data"][0]["z"], golden["weights"])
     context = [df.value for df in at.dataframe if "out 1" in df.value.columns][-1]
@@ -72,7 +55,7 @@ def test_trainable_page_shows_golden_weights_and_context():
 
 
 def test_trainable_page_reacts_to_d_out_seed_and_the_scale_factor():
-    at = open_page("pages/2_Trainable_weights.py")
+    at = open_app("pages/2_Trainable_weights.py")
     before = chart(at, "l2_weights_heatmap")["data"][0]["z"]
     at.number_input(key="l2_seed").set_value(7).run()
     assert not at.exception
@@ -86,7 +69,7 @@ def test_trainable_page_reacts_to_d_out_seed_and_the_scale_factor():
 
 
 def test_changing_d_in_redraws_the_weights_with_a_note():
-    at = open_page("pages/2_Trainable_weights.py")
+    at = open_app("pages/2_Trainable_weights.py")
     at.number_input(key="w_dim").set_value(4).run()
     assert not at.exception
     assert any("changed from 3 to 4" in info.value for info in at.info)
@@ -97,7 +80,7 @@ def test_changing_d_in_redraws_the_weights_with_a_note():
 
 
 def test_causal_page_shows_golden_weights_and_both_ways():
-    at = open_page("pages/3_Causal_attention.py")
+    at = open_app("pages/3_Causal_attention.py")
     golden = GOLDEN["causal"]
     assert_golden(chart(at, "l3_weights_heatmap")["data"][0]["z"], golden["weights"])
     assert_golden(chart(at, "l3_renormalized")["data"][0]["z"], golden["weights"])
@@ -109,7 +92,7 @@ def test_causal_page_shows_golden_weights_and_both_ways():
 
 
 def test_causal_page_dropout_reacts_to_p():
-    at = open_page("pages/3_Causal_attention.py")
+    at = open_app("pages/3_Causal_attention.py")
     at.slider(key="l3_p").set_value(0.0).run()
     assert_golden(chart(at, "l3_dropout_heatmap")["data"][0]["z"], GOLDEN["causal"]["weights"])
     at.slider(key="l3_p").set_value(0.5).run()
@@ -124,8 +107,8 @@ def test_causal_page_dropout_reacts_to_p():
 
 
 def test_multihead_page_draws_one_heatmap_per_head_and_both_builds_agree():
-    at = open_page("pages/4_Multi-head_attention.py")
-    assert [k for k in chart_keys(at) if k.startswith("l4_head_")] == ["l4_head_0", "l4_head_1"]
+    at = open_app("pages/4_Multi-head_attention.py")
+    assert [k for k in list(charts(at)) if k.startswith("l4_head_")] == ["l4_head_0", "l4_head_1"]
     first = torch.tensor(chart(at, "l4_head_0")["data"][0]["z"])
     assert torch.all(first.triu(1) == 0)  # causal by default
     torch.testing.assert_close(first.sum(-1), torch.ones(5, dtype=first.dtype), atol=1e-6, rtol=0)
@@ -135,10 +118,10 @@ def test_multihead_page_draws_one_heatmap_per_head_and_both_builds_agree():
 
 
 def test_multihead_page_reacts_to_heads_and_causal_toggle():
-    at = open_page("pages/4_Multi-head_attention.py")
+    at = open_app("pages/4_Multi-head_attention.py")
     at.number_input(key="l4_heads").set_value(3).run()
     assert not at.exception
-    assert [k for k in chart_keys(at) if k.startswith("l4_head_")] == [
+    assert [k for k in list(charts(at)) if k.startswith("l4_head_")] == [
         "l4_head_0",
         "l4_head_1",
         "l4_head_2",
@@ -159,7 +142,7 @@ def test_lesson_settings_come_from_the_link():
     at.switch_page("pages/4_Multi-head_attention.py").run()
     assert not at.exception
     assert at.number_input(key="l4_heads").value == 3
-    assert [k for k in chart_keys(at) if k.startswith("l4_head_")] == [
+    assert [k for k in list(charts(at)) if k.startswith("l4_head_")] == [
         "l4_head_0",
         "l4_head_1",
         "l4_head_2",

@@ -2,40 +2,23 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def chart_specs(at: AppTest) -> dict[str, dict]:
-    return {e.proto.id.rsplit("-", 1)[-1]: json.loads(e.proto.spec) for e in at.get("plotly_chart")}
-
-
-def presenting_app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params["present"] = "true"
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+from app_support import charts, open_app
 
 
 def test_the_link_parameter_starts_presentation_mode_at_step_one():
-    at = presenting_app()
+    at = open_app(present="true")
     assert at.toggle(key="w_present").value is True
     assert at.query_params["present"] == "true"
     assert at.button(key="present_back").disabled
     inputs = next(df.value for df in at.dataframe if "dim 1" in df.value.columns)
     assert inputs["token"].tolist()[0] == "Attention" and inputs.shape == (5, 4)
-    assert not chart_specs(at)  # step 1 is the table only
+    assert not charts(at)  # step 1 is the table only
     assert "Step 1 of 5" in at.get("progress")[0].proto.text
 
 
 @pytest.mark.parametrize(
-    ("step", "charts"),
+    ("step", "expected"),
     [
         (1, {"query_scores_bar"}),
         (2, {"query_weights_bars"}),
@@ -43,12 +26,12 @@ def test_the_link_parameter_starts_presentation_mode_at_step_one():
         (4, {"scores_heatmap", "weights_heatmap"}),
     ],
 )
-def test_next_steps_through_the_lesson_with_large_chart_text(step, charts):
-    at = presenting_app()
+def test_next_steps_through_the_lesson_with_large_chart_text(step, expected):
+    at = open_app(present="true")
     for _ in range(step):
         at.button(key="present_next").click().run()
-    specs = chart_specs(at)
-    assert set(specs) == charts
+    specs = charts(at)
+    assert set(specs) == expected
     for spec in specs.values():
         assert spec["layout"]["font"]["size"] >= 18
         assert spec["layout"]["title"]["font"]["size"] >= 18
@@ -57,23 +40,23 @@ def test_next_steps_through_the_lesson_with_large_chart_text(step, charts):
 
 
 def test_back_and_leaving_presentation_mode():
-    at = presenting_app()
+    at = open_app(present="true")
     at.button(key="present_next").click().run()
     at.button(key="present_next").click().run()
     at.button(key="present_back").click().run()
-    assert set(chart_specs(at)) == {"query_scores_bar"}
+    assert set(charts(at)) == {"query_scores_bar"}
     leave = next(b for b in at.button if b.label == "Leave presentation mode")
     leave.click().run()
     assert not at.exception
     assert "present" not in at.query_params
-    specs = chart_specs(at)
+    specs = charts(at)
     assert {"query_scores_bar", "weights_heatmap", "weights_bar_0"} <= set(specs)
     assert specs["weights_heatmap"]["layout"].get("font", {}).get("size") is None
 
 
 def test_other_pages_use_large_charts_while_presenting():
-    at = presenting_app()
+    at = open_app(present="true")
     at.switch_page("pages/2_Trainable_weights.py").run()
     assert not at.exception
-    specs = chart_specs(at)
+    specs = charts(at)
     assert specs and all(spec["layout"]["font"]["size"] >= 18 for spec in specs.values())

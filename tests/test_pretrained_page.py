@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import torch
-from streamlit.testing.v1 import AppTest
+from app_support import chart, open_app
 
 from attention import SEED_TOKENS
 from attention.pretrained import embed_words, pretrained_attention
 
-ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/5_Pretrained_transformer.py"
 
 
-def open_app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    assert not at.exception
-    return at
-
-
-def chart(at: AppTest, key: str) -> dict:
-    for element in at.get("plotly_chart"):
-        if element.proto.id.endswith(f"-{key}"):
-            return json.loads(element.proto.spec)
-    raise AssertionError(f"no chart with key {key!r}")
-
-
 def test_pretrained_page_shows_the_models_attention():
-    at = open_app().switch_page(PAGE).run()
+    at = open_app(PAGE, timeout=120)
     assert not at.exception, [e.value for e in at.exception]
     text = at.text_input(key="w_l5_text").value
     expected = pretrained_attention(text)
@@ -46,7 +29,7 @@ def test_pretrained_page_shows_the_models_attention():
 
 
 def test_a_new_sentence_changes_the_tokens_and_bad_ones_keep_the_last_view():
-    at = open_app().switch_page(PAGE).run()
+    at = open_app(PAGE, timeout=120)
     at.text_input(key="w_l5_text").input("Cats chase mice.").run()
     assert not at.exception
     assert at.code[0].value == "[CLS] · cats · chase · mice · . · [SEP]"
@@ -61,7 +44,7 @@ def test_a_new_sentence_changes_the_tokens_and_bad_ones_keep_the_last_view():
 
 
 def test_lesson_one_can_use_the_models_token_embeddings():
-    at = open_app()
+    at = open_app(timeout=120)
     at.segmented_control(key="w_embedding_source").set_value("model").run()
     assert not at.exception
     x = embed_words(list(SEED_TOKENS))  # (5, 384)

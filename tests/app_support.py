@@ -1,0 +1,41 @@
+"""Helpers shared by the AppTest modules: open the app (optionally from a link) and read charts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def open_app(page: str | None = None, timeout: float = 60, **params: str) -> AppTest:
+    """Run app.py (with these URL query parameters), then switch to `page` if given.
+
+    Pages are reached through the entry point because the shared sidebar links to every page.
+    """
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    if page is not None:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Every Plotly chart on the page as JSON, by its key."""
+    return {
+        element.proto.id.rsplit("-", 1)[-1]: json.loads(element.proto.spec)
+        for element in at.get("plotly_chart")
+    }
+
+
+def chart(at: AppTest, key: str) -> dict:
+    """The Plotly figure (as JSON) of the chart with this key."""
+    for element in at.get("plotly_chart"):
+        if element.proto.id.endswith(f"-{key}"):
+            return json.loads(element.proto.spec)
+    raise AssertionError(f"no chart with key {key!r}")
