@@ -8,11 +8,23 @@ import streamlit as st
 
 import charts
 from attention import normalize
-from attention.trainable import init_qkv_weights, trainable_attention, variance_curve
+from attention.trainable import (
+    VarianceCurve,
+    init_qkv_weights,
+    trainable_attention,
+    variance_curve,
+)
 from ui import inputs, qkv, state
 from ui.export import lesson2_data, pytorch_snippet
 from ui.export_widgets import export_panel
 from ui.show import fmt, matrix_frame, plot, table
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_variance_curve(seed: int) -> VarianceCurve:
+    """The why-scale experiment: the same for a seed, so computed once, not on every rerun."""
+    return variance_curve((1, 2, 4, 8, 16, 32, 64, 128, 256, 512), samples=2000, seed=seed)
+
 
 st.set_page_config(page_title="Attention Explorer: trainable weights", layout="wide")
 inputs.sidebar()
@@ -140,7 +152,7 @@ st.caption(
     f"Largest weight: {fmt(float(before.max()))} before, {fmt(float(after.max()))} after "
     f"multiplying by {factor:g}."
 )
-curve = variance_curve((1, 2, 4, 8, 16, 32, 64, 128, 256, 512), samples=2000, seed=seed)
+curve = cached_variance_curve(seed)
 plot(
     charts.variance_chart(curve.d_ks, curve.var_unscaled, curve.var_scaled),
     key="l2_variance_chart",

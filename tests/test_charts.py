@@ -104,7 +104,8 @@ def test_vectors_figure_3d_2d():
     )
     assert fig3.data[-1].type == "scatter3d"
     assert [fig3.data[-1][a][0] for a in "xyz"] == [float(v) for v in z.double()]
-    assert len(fig3.data) == len(TOKENS) + 2  # a line per vector, the inputs, z
+    assert len(fig3.data) == 3  # the lines from the origin, the inputs, z
+    assert list(fig3.data[0].x).count(None) == len(TOKENS)
     assert fig3.layout.scene.xaxis.title.text == "a"
     fig2 = charts.vectors_figure(
         x[:, :2], TOKENS, z[:2], 0, title="v", axis_titles=["p1", "p2"], from_origin=False
