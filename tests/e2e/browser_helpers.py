@@ -31,8 +31,8 @@ CHROMIUM_ARGS = [
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 EXCEPTION = "[data-testid=stException]"
 # Generous: a CI machine with two busy cores can take many seconds for the first run.
-RUN_TIMEOUT_MS = 90_000
-CHART_TIMEOUT_MS = 90_000
+RUN_TIMEOUT_MS = 180_000
+CHART_TIMEOUT_MS = 180_000
 
 # Counts the script runs the page has seen: every time stApp's data-test-script-state becomes
 # "running". Comparing the count before and after an action tells whether the rerun the action

@@ -113,7 +113,7 @@ def new_page(chromium_browser: Browser, app_url: str):
 
     def make(width: int = 1280, height: int = 900) -> Page:
         context = chromium_browser.new_context(viewport={"width": width, "height": height})
-        context.set_default_timeout(90_000)
+        context.set_default_timeout(180_000)
         context.add_init_script(COUNT_RUNS_SCRIPT)
         contexts.append(context)
         return context.new_page()
