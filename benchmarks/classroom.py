@@ -486,6 +486,7 @@ class Student:
     load_ms: float | None = None
     switch_ms: list[float] = field(default_factory=list)
     closing: bool = False
+    step: str = ""  # what the current edit is doing, for error reports
 
     @classmethod
     async def open(
@@ -562,7 +563,9 @@ class Student:
         try:
             runs = await self.runs()
             await page.evaluate(ARM_SCRIPT, [chart, field_name, trigger])
+            self.step = "commit"
             await commit()
+            self.step = "wait for the chart"
             try:
                 await page.wait_for_function(
                     EDIT_DONE_SCRIPT, timeout=self.edit_timeout_ms, polling=100
@@ -574,6 +577,7 @@ class Student:
                     f"edit: {type(error).__name__}",
                 ) from error
             elapsed = await page.evaluate(EDIT_ELAPSED_SCRIPT)
+            self.step = "wait for the run to end"
             await self.wait_idle(since=runs)
             ms = float(elapsed["chart"])
             if elapsed["run"] is None or elapsed["run"] > ms:
@@ -584,7 +588,7 @@ class Student:
             self.records.append(EditRecord(self.index, kind, ms))
             await self.check_exceptions(kind)
         except Exception as error:
-            kind_detail = classify(error, kind)
+            kind_detail = classify(error, f"{kind} ({self.step})")
             self.errors.append(kind_detail)
             self.records.append(EditRecord(self.index, kind, None, kind_detail[0]))
             with contextlib.suppress(Exception):
@@ -594,6 +598,7 @@ class Student:
     async def edit_cell(self) -> None:
         """Type a new value into one embedding cell and press Enter (weights heatmap's z)."""
         page = self.page
+        self.step = "find the editor"
         canvas = page.locator(EDITOR_CANVAS)
         await canvas.scroll_into_view_if_needed()
         table = canvas.locator("table")
@@ -611,6 +616,7 @@ class Student:
         # Select the row's read-only token cell at the left edge, then walk right with the
         # arrow keys: no guessing column widths on the canvas.
         y = box["y"] + box["height"] / (n_rows + 1) * (row + 1.5)
+        self.step = "select the row's first cell"
         for attempt, wait_ms in enumerate((2_000, 5_000, 10_000, 20_000)):
             await page.mouse.click(box["x"] + 8, y)
             try:
@@ -622,9 +628,11 @@ class Student:
                         "action failed", f"editor cell (0, {row}) not selected"
                     ) from error
                 await page.keyboard.press("Escape")
+        self.step = "walk right to the cell"
         for _ in range(col):
             await page.keyboard.press("ArrowRight")
         await self.wait_selected(col, row, self.edit_timeout_ms)
+        self.step = "open the cell's editor"
         await page.keyboard.press("Enter")  # opens the cell's editor overlay
         editor = page.locator(CELL_EDITOR).first
         await editor.wait_for(state="visible")
@@ -643,6 +651,7 @@ class Student:
     async def change_tokens(self) -> None:
         """Type a new list of 4 to 8 distinct words into the sidebar's Tokens box, press Enter
         (weights heatmap's z)."""
+        self.step = "type the tokens"
         box = self.page.locator(TOKENS_INPUT)
         current = (await box.input_value()).split()
         words = current
@@ -654,6 +663,7 @@ class Student:
     async def change_query(self) -> None:
         """Open the "Query token" selectbox and pick another token (scores bar's y)."""
         page = self.page
+        self.step = "open the selectbox"
         combo = page.locator(QUERY_INPUT)
         await combo.scroll_into_view_if_needed()
         await combo.click()
@@ -695,7 +705,7 @@ class Student:
         try:
             await action[kind]()
         except Exception as error:
-            kind_detail = classify(error, kind)
+            kind_detail = classify(error, f"{kind} ({self.step})")
             self.errors.append(kind_detail)
             self.records.append(EditRecord(self.index, kind, None, kind_detail[0]))
             with contextlib.suppress(Exception):
