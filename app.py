@@ -190,7 +190,14 @@ def section_context(x: torch.Tensor, walk: QueryWalkthrough) -> None:
         "\n+ ".join(weighted_sum[:-1]) + "\n= " + weighted_sum[-1], language=None, wrap_lines=True
     )
 
-    if d in (2, 3):
+    three_d = d == 3 and st.toggle(
+        "Draw in 3-D (drag to turn it)",
+        key="w_vectors_3d",
+        persist_state="session",
+        help="The 3-D picture shows the raw vectors from the origin. It takes longer to draw "
+        "than the flat one, so it is off by default.",
+    )
+    if d == 2 or three_d:
         figure = charts.vectors_figure(
             x,
             tokens,
@@ -213,10 +220,15 @@ def section_context(x: torch.Tensor, walk: QueryWalkthrough) -> None:
             from_origin=False,
         )
         kept = float(projection.explained.sum())
+        why = (
+            "For a flat picture"
+            if d == 3
+            else f"With d = {d} the vectors cannot be drawn directly, so"
+        )
         st.caption(
-            f"With d = {d} the vectors cannot be drawn directly, so they are projected onto the "
-            f"two directions along which the inputs vary most (PCA). The picture keeps "
-            f"{kept:.0%} of their spread; distances in it are only approximate."
+            f"{why} the vectors are projected onto the two directions along which they vary "
+            f"most (PCA). The picture keeps {kept:.0%} of their spread; distances in it are "
+            "only approximate."
         )
     plot(figure, key="vectors_plot")
 
@@ -229,7 +241,9 @@ def section_matrices(steps: AttentionSteps, walk: QueryWalkthrough, shown: slice
         "weights **A = softmax(Ω)** row by row, context vectors **Z = A X**. Row i of each "
         "matrix is exactly what the steps above computed for query i."
     )
-    left, right = st.columns(2)
+    # Side by side on a screen; one under the other on a projector, where the numbers in
+    # the cells are larger.
+    left, right = (st.container(), st.container()) if present.presenting() else st.columns(2)
     with left:
         plot(
             charts.attention_heatmap(
@@ -271,22 +285,19 @@ def section_matrices(steps: AttentionSteps, walk: QueryWalkthrough, shown: slice
     )
 
 
-def section_each_query(steps: AttentionSteps) -> None:
+def section_each_query(steps: AttentionSteps, query: int) -> None:
     T = steps.attn_weights.shape[0]
     st.header("Attention weights for each query")
-    if T <= 16:
-        st.markdown("One small chart per query token; the query's own bar is the orange one.")
-        grid = st.grid("auto", min_column_width=300)
-        top = float(steps.attn_weights.max())  # one scale for every chart
-        for i in range(T):
-            plot(
-                charts.weights_bar(steps.attn_weights[i], tokens, i, y_max=top),
-                key=f"weights_bar_{i}",
-                container=grid,
-            )
+    if T <= charts.MAX_CELL_TEXT:
+        st.markdown(
+            "Every query's row of the weights matrix as bars: drag the slider under the chart "
+            "to step through the queries. The query's own bar is the orange, hatched one; all "
+            "rows share one axis, so you can compare them."
+        )
+        plot(charts.weights_by_query(steps.attn_weights, tokens, query), key="weights_by_query")
     else:
         st.markdown(
-            f"With {T} tokens one chart per query would be unreadable. Pick a query above to "
+            f"With {T} tokens a chart per query would be unreadable. Pick a query above to "
             "see its weights in Step 2, or hover over a row of the weights heatmap."
         )
 
@@ -325,7 +336,7 @@ else:
     section_weights(walk)
     section_context(x, walk)
     section_matrices(steps, walk, shown)
-    section_each_query(steps)
+    section_each_query(steps, walk.query_index)
     st.header("Take the numbers home")
     lesson1 = lesson1_data(tokens, x, steps)
     export_panel(lesson1, pytorch_snippet(lesson1), key_prefix="l1")

@@ -11,6 +11,7 @@ from charts.attention_charts import (
     variance_chart,
     vectors_figure,
     weights_bar,
+    weights_by_query,
     weights_grouped_bar,
 )
 from charts.labels import escape_label, position_labels, token_labels
@@ -32,5 +33,6 @@ __all__ = [
     "variance_chart",
     "vectors_figure",
     "weights_bar",
+    "weights_by_query",
     "weights_grouped_bar",
 ]

@@ -1,11 +1,21 @@
 """Plotly figures for the attention lessons: tensors and token labels in, go.Figure out.
 
-No Streamlit here. Token text is escaped (charts.labels) before Plotly sees it, and every
-axis that shows tokens is numeric with tickvals/ticktext, so repeated tokens keep their own rows.
+No Streamlit here. Token text is escaped (charts.labels) before Plotly sees it. Every axis
+that shows tokens is a category axis of position labels ("3: drives"), so repeated tokens keep
+their own rows, and hover names the tokens without a per-cell customdata array.
+
+Speed in the browser: Streamlit redraws a chart from scratch whenever its figure changes, so
+each chart here is built to draw in one layout pass (measured in benchmarks/):
+- margins are set wide enough for the tick labels (_margins); Plotly's automargin stays on as a
+  safety net but has nothing to add, and a margin it has to grow costs a second pass;
+- hover text comes from the category axes, not from T x T customdata (at T = 64 that alone
+  tripled a heatmap's drawing time);
+- Plotly thins a category axis' tick labels by itself when there are too many to read.
 """
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping, Sequence
 
@@ -27,6 +37,7 @@ METHOD_STYLE: dict[str, tuple[str, str, str]] = {
 }
 BAR_COLOR = "#0072B2"
 QUERY_COLOR = "#D55E00"
+QUERY_PATTERN = "x"  # the query's own bar: another colour and a pattern
 # Speed: every figure is built in one go.Figure(data=[trace dicts], layout={...}) call. Plotly
 # validates the data once that way; a go.Heatmap/go.Bar object would be validated and deep-copied
 # again inside go.Figure, and update_layout/add_trace cost several ms each (benchmarks/).
@@ -41,14 +52,29 @@ def _matrix(tensor: torch.Tensor) -> list[list]:
     return [_values(row) for row in tensor]
 
 
-def _token_axis(tokens: Sequence[str], title: str) -> dict:
-    return {
-        "title": {"text": title},
-        "automargin": True,
-        "tickmode": "array",
-        "tickvals": list(range(len(tokens))),
-        "ticktext": token_labels(tokens),
-    }
+def _token_axis(title: str) -> dict:
+    """A category axis over position labels (their order is the data's order)."""
+    return {"title": {"text": title}, "type": "category", "automargin": True}
+
+
+CHAR_PX = 7  # about the width of one character of a 12 px tick label
+AXIS_TITLE_PX = 45  # an axis title and the gap to its tick labels
+
+
+def _label_px(labels: Sequence[str]) -> int:
+    return CHAR_PX * max((len(html.unescape(label)) for label in labels), default=0)
+
+
+def _margins(
+    x_labels: Sequence[str] | None = None, y_labels: Sequence[str] | None = None, top: int = 60
+) -> dict:
+    """Margins that fit the tick labels: room for the longest y label on the left, and below
+    for x labels (turned when, all side by side, they would not fit in about 300 px)."""
+    left = AXIS_TITLE_PX + (_label_px(y_labels) if y_labels else 35)
+    bottom = AXIS_TITLE_PX + 20
+    if x_labels and sum(len(html.unescape(x)) + 2 for x in x_labels) * CHAR_PX > 300:
+        bottom = AXIS_TITLE_PX + max(20, _label_px(x_labels) * 3 // 4)
+    return {"l": left, "r": 10, "t": top, "b": bottom}
 
 
 def attention_heatmap(
@@ -68,20 +94,14 @@ def attention_heatmap(
     key_tokens = tokens if key_tokens is None else key_tokens
     T, S = matrix.shape
     queries, keys = position_labels(tokens), position_labels(key_tokens)
-    customdata = [[[queries[i], keys[j]] for j in range(S)] for i in range(T)]
     heatmap = {
         "type": "heatmap",
         "z": _matrix(matrix),
-        "x": list(range(S)),
-        "y": list(range(T)),
-        "customdata": customdata,
+        "x": keys,
+        "y": queries,
         "colorscale": WEIGHTS_COLORSCALE if weights else SCORES_COLORSCALE,
         "colorbar": {"title": {"text": value_name}},
-        "hovertemplate": (
-            "query %{customdata[0]}<br>key %{customdata[1]}<br>"
-            + value_name
-            + " = %{z:.4f}<extra></extra>"
-        ),
+        "hovertemplate": "query %{y}<br>key %{x}<br>" + value_name + " = %{z:.4f}<extra></extra>",
         "xgap": 1,
         "ygap": 1,
     }
@@ -92,9 +112,9 @@ def attention_heatmap(
         heatmap["texttemplate"] = "%{z:." + str(decimals) + "f}"
     layout = {
         "title": {"text": title},
-        "xaxis": _token_axis(key_tokens, "key token (x_j)") | {"side": "bottom"},
-        "yaxis": _token_axis(tokens, "query token (x_i)") | {"autorange": "reversed"},
-        "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+        "xaxis": _token_axis("key token (x_j)") | {"side": "bottom"},
+        "yaxis": _token_axis("query token (x_i)") | {"autorange": "reversed"},
+        "margin": _margins(keys, queries),
         "height": max(320, min(720, 140 + 34 * T)),
     }
     return go.Figure(data=[heatmap], layout=layout)
@@ -119,26 +139,26 @@ def query_bar(
     labels = position_labels(tokens)
     T = len(tokens)
     colors = [QUERY_COLOR if j == query_index else BAR_COLOR for j in range(T)]
+    patterns = [QUERY_PATTERN if j == query_index else "" for j in range(T)]
     decimals = 4 if T <= 6 else 2
     bar = {
         "type": "bar",
-        "x": list(range(T)),
+        "x": labels,
         "y": _values(values),
-        "customdata": labels,
-        "marker": {"color": colors},
+        "marker": {"color": colors, "pattern": {"shape": patterns}},
         "textposition": "outside" if y_max is not None else "auto",
         "cliponaxis": False,
-        "hovertemplate": "key %{customdata}<br>" + value_name + " = %{y:.4f}<extra></extra>",
+        "hovertemplate": "key %{x}<br>" + value_name + " = %{y:.4f}<extra></extra>",
         "name": value_name,
     }
     if T <= MAX_CELL_TEXT:
         bar["text"] = [f"{v:.{decimals}f}" for v in values.tolist()]
     layout = {
         "title": {"text": title},
-        "xaxis": _token_axis(tokens, "key token (x_j)"),
+        "xaxis": _token_axis("key token (x_j)"),
         "yaxis": {"title": {"text": y_title}}
         | ({"range": [0, y_max * 1.15]} if y_max is not None else {}),
-        "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+        "margin": _margins(labels),
         "height": height,
         "showlegend": False,
     }
@@ -181,6 +201,76 @@ def weights_bar(
     )
 
 
+SLIDER_PX = 80  # a Plotly slider with its current-value line
+
+
+def weights_by_query(
+    attn_weights: torch.Tensor, tokens: Sequence[str], query_index: int = 0
+) -> go.Figure:
+    """Every query's row of attention weights in one bar chart, with a slider that steps
+    through the queries in the browser (no rerun). One trace per query, all on one 0..max
+    axis so rows compare fairly; the query's own bar has another colour and a pattern.
+    Starts at query_index. attn_weights: (T, T)."""
+    T = attn_weights.shape[0]
+    labels = position_labels(tokens)
+    finite = attn_weights[attn_weights.isfinite()]
+    top = max(float(finite.max()) if finite.numel() else 1.0, 1e-6)
+    decimals = 4 if T <= 6 else 2
+    traces, steps = [], []
+    for i in range(T):
+        bar = {
+            "type": "bar",
+            "x": labels,
+            "y": _values(attn_weights[i]),
+            "name": f"query {labels[i]}",
+            "visible": i == query_index,
+            "marker": {
+                "color": [QUERY_COLOR if j == i else BAR_COLOR for j in range(T)],
+                "pattern": {"shape": [QUERY_PATTERN if j == i else "" for j in range(T)]},
+            },
+            "textposition": "outside",
+            "cliponaxis": False,
+            # the token goes in through the trace name: text in a hovertemplate is a template
+            "hovertemplate": "%{fullData.name}<br>key %{x}<br>weight = %{y:.4f}<extra></extra>",
+        }
+        if T <= MAX_CELL_TEXT:
+            bar["text"] = [f"{v:.{decimals}f}" for v in attn_weights[i].tolist()]
+        traces.append(bar)
+        steps.append(
+            {
+                "method": "update",
+                "label": str(i + 1),
+                "args": [
+                    {"visible": [j == i for j in range(T)]},
+                    # bold, as Streamlit's theme shows the first title (labels are escaped)
+                    {"title.text": f"<b>Attention weights of the query {labels[i]}</b>"},
+                ],
+            }
+        )
+    margin = _margins(labels)
+    below_axis = margin["b"]  # the slider goes under the x axis' labels and title
+    margin["b"] += SLIDER_PX
+    layout = {
+        "title": {"text": f"Attention weights of the query {labels[query_index]}"},
+        "xaxis": _token_axis("key token (x_j)"),
+        "yaxis": {"title": {"text": "weight a_ij"}, "range": [0, top * 1.15]},
+        "sliders": [
+            {
+                "active": query_index,
+                "steps": steps,
+                "currentvalue": {"prefix": "query "},
+                "pad": {"t": below_axis - 15, "b": 10},
+                "len": 1.0,
+                "x": 0,
+            }
+        ],
+        "margin": margin,
+        "height": 440 + SLIDER_PX,
+        "showlegend": False,
+    }
+    return go.Figure(data=traces, layout=layout)
+
+
 def grouped_bars(
     series: Mapping[str, torch.Tensor],
     tokens: Sequence[str],
@@ -195,15 +285,14 @@ def grouped_bars(
     for (name, values), (color, pattern) in zip(series.items(), styles, strict=False):
         bar = {
             "type": "bar",
-            "x": list(range(len(tokens))),
+            "x": labels,
             "y": _values(values),
             "name": name,
-            "customdata": labels,
             "marker": {"color": color, "pattern": {"shape": pattern}},
             "textposition": "outside",
             "textangle": -90 if len(tokens) > 5 else 0,
             "cliponaxis": False,
-            "hovertemplate": "key %{customdata}<br>" + name + " = %{y:.4f}<extra></extra>",
+            "hovertemplate": "key %{x}<br>" + name + " = %{y:.4f}<extra></extra>",
         }
         if len(tokens) <= MAX_CELL_TEXT:
             bar["text"] = [f"{v:.4f}" for v in values.tolist()]
@@ -211,11 +300,11 @@ def grouped_bars(
     layout = {
         "title": {"text": title},
         "barmode": "group",
-        "xaxis": _token_axis(tokens, "key token (x_j)"),
+        "xaxis": _token_axis("key token (x_j)"),
         "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
         "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
         "uniformtext": {"minsize": 9, "mode": "hide"},  # no unreadable numbers on phones
-        "margin": {"l": 10, "r": 10, "t": 90, "b": 10},
+        "margin": _margins(labels, top=90),
         "height": 420,
     }
     return go.Figure(data=bars, layout=layout)
@@ -241,29 +330,27 @@ def mask_heatmap(mask: torch.Tensor, tokens: Sequence[str], *, title: str) -> go
     T = mask.shape[0]
     queries = position_labels(tokens)
     words = [["hidden" if mask[i, j] else "sees" for j in range(T)] for i in range(T)]
-    customdata = [[[queries[i], queries[j], words[i][j]] for j in range(T)] for i in range(T)]
     heatmap = {
         "type": "heatmap",
         "z": (~mask).to(torch.int64).tolist(),
-        "x": list(range(T)),
-        "y": list(range(T)),
-        "customdata": customdata,
+        "x": queries,
+        "y": queries,
+        "text": words,
         "colorscale": [[0.0, "#D9D9D9"], [1.0, "#0072B2"]],
         "zmin": 0,
         "zmax": 1,
         "showscale": False,
-        "hovertemplate": "query %{customdata[0]}<br>key %{customdata[1]}<br>"
-        "%{customdata[2]}<extra></extra>",
+        "hovertemplate": "query %{y}<br>key %{x}<br>%{text}<extra></extra>",
         "xgap": 1,
         "ygap": 1,
     }
     if T <= MAX_CELL_TEXT:
-        heatmap |= {"text": words, "texttemplate": "%{text}"}
+        heatmap["texttemplate"] = "%{text}"
     layout = {
         "title": {"text": title},
-        "xaxis": _token_axis(tokens, "key token (x_j)"),
-        "yaxis": _token_axis(tokens, "query token (x_i)") | {"autorange": "reversed"},
-        "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+        "xaxis": _token_axis("key token (x_j)"),
+        "yaxis": _token_axis("query token (x_i)") | {"autorange": "reversed"},
+        "margin": _margins(queries, queries),
         "height": max(320, min(720, 140 + 34 * T)),
     }
     return go.Figure(data=[heatmap], layout=layout)

@@ -62,9 +62,14 @@ def test_home_page_shows_every_seed_value_of_the_query_steps():
     # Step 3: the weighted sum ends with the context vector z(1).
     weighted = at.code[1].value.splitlines()
     assert weighted[-1] == "= z(1) = [0.3897, 0.5495, 0.6587]"
+    # The flat picture is the default; the 3-D one draws the raw vectors and z(1).
+    assert "projected to 2-D (PCA)" in chart(at, "vectors_plot")["layout"]["title"]["text"]
+    at.toggle(key="w_vectors_3d").set_value(True).run()
     vectors = chart(at, "vectors_plot")["data"]
     context_trace = vectors[-1]
     assert close([context_trace[a][0] for a in "xyz"], SIMPLE["query_context"])
+    points = [list(p) for p in zip(*(vectors[1][a] for a in "xyz"), strict=True)]
+    assert close(points, SIMPLE["inputs"], 1e-6)
 
 
 def test_home_page_shows_the_seed_matrices():
@@ -73,11 +78,14 @@ def test_home_page_shows_the_seed_matrices():
     weights = chart(at, "weights_heatmap")
     assert close(weights["data"][0]["z"], SIMPLE["weights"])
     assert (weights["data"][0]["zmin"], weights["data"][0]["zmax"]) == (0, 1)
-    assert weights["layout"]["yaxis"]["ticktext"] == SIMPLE["tokens"]
+    assert weights["data"][0]["y"] == [f"{i + 1}: {t}" for i, t in enumerate(SIMPLE["tokens"])]
     context = frame_by_columns(at, "z dim 1")
     assert close(context[["z dim 1", "z dim 2", "z dim 3"]].values.tolist(), SIMPLE["context"])
-    for i, row in enumerate(SIMPLE["weights"]):
-        assert close(chart(at, f"weights_bar_{i}")["data"][0]["y"], row)
+    per_query = chart(at, "weights_by_query")
+    assert len(per_query["data"]) == len(SIMPLE["weights"])
+    for trace, row in zip(per_query["data"], SIMPLE["weights"], strict=True):
+        assert close(trace["y"], row)
+    assert per_query["layout"]["sliders"][0]["active"] == 0  # starts at the picked query
     assert "largest difference 0.0e+00" in at.success[0].value
 
 
@@ -104,7 +112,7 @@ def test_changing_the_tokens_keeps_known_vectors_and_recomputes():
     assert close(rows[1], SIMPLE["inputs"][0], 1e-6)
     assert all(-1 <= v <= 1 for v in rows[2])
     heatmap = chart(at, "weights_heatmap")
-    assert heatmap["layout"]["yaxis"]["ticktext"] == ["drives", "Attention", "new"]
+    assert heatmap["data"][0]["y"] == ["1: drives", "2: Attention", "3: new"]
     assert len(heatmap["data"][0]["z"]) == 3
 
 

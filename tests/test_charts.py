@@ -23,11 +23,12 @@ def test_heatmap_carries_values_labels_and_fixed_range():
     assert fig.layout.title.text == "weights"
     assert fig.layout.xaxis.title.text == "key token (x_j)"
     assert fig.layout.yaxis.title.text == "query token (x_i)"
-    assert list(fig.layout.yaxis.ticktext) == TOKENS
-    assert list(fig.layout.xaxis.tickvals) == [0, 1, 2, 3, 4]
+    labels = [f"{i + 1}: {token}" for i, token in enumerate(TOKENS)]
+    assert list(heatmap.y) == list(heatmap.x) == labels
+    assert fig.layout.xaxis.type == fig.layout.yaxis.type == "category"
     assert heatmap.texttemplate == "%{z:.4f}"
-    assert "weight = %{z:.4f}" in heatmap.hovertemplate
-    assert heatmap.customdata[0][1] == ["1: Attention", "2: Mechanism"]
+    assert heatmap.hovertemplate == "query %{y}<br>key %{x}<br>weight = %{z:.4f}<extra></extra>"
+    assert heatmap.customdata is None  # hover names come from the axes
 
 
 def test_score_heatmap_follows_the_data_and_large_matrices_drop_cell_text():
@@ -48,11 +49,15 @@ def test_repeated_tokens_keep_separate_rows_and_labels_are_escaped():
         simple_attention(x).attn_weights, HOSTILE, title="t", value_name="w"
     )
     assert len(fig.data[0].z) == len(HOSTILE)
-    assert list(fig.layout.yaxis.tickvals) == [0, 1, 2, 3, 4]
-    ticks = list(fig.layout.yaxis.ticktext)
-    assert ticks[:3] == ["&lt;b&gt;x&lt;/b&gt;", "&lt;img src=x onerror=&quot;ale…", "a&amp;b"]
-    assert ticks[3] == ticks[4] == "the"
-    for text in [*ticks, fig.data[0].customdata[1][0][0]]:
+    ticks = list(fig.data[0].y)
+    assert ticks[:3] == [
+        "1: &lt;b&gt;x&lt;/b&gt;",
+        "2: &lt;img src=x onerror=&quot;ale…",
+        "3: a&amp;b",
+    ]
+    assert ticks[3:] == ["4: the", "5: the"]  # one category (row) each
+    assert len(set(ticks)) == len(HOSTILE)
+    for text in ticks:
         assert "<" not in text and ">" not in text
 
 
@@ -148,3 +153,57 @@ def test_normalization_bars_name_every_gap():
         {"softmax": torch.softmax(torch.arange(9.0), -1)}, "abcdefghi", title="9"
     )
     assert many.data[0].text is None and "%{y:.4f}" in many.data[0].hovertemplate
+
+
+def test_weights_by_query_has_a_slider_over_every_row():
+    weights = simple_attention(seed_inputs()).attn_weights
+    fig = charts.weights_by_query(weights, TOKENS, 2)
+    assert len(fig.data) == len(TOKENS)
+    for i, bar in enumerate(fig.data):
+        assert torch.allclose(
+            torch.tensor(bar.y, dtype=torch.float64), weights[i].double(), atol=1e-7
+        )
+        assert bar.visible is (i == 2)
+        assert bar.name == f"query {i + 1}: {TOKENS[i]}"
+        assert list(bar.marker.pattern.shape).count("x") == 1  # the query's own bar
+        assert bar.marker.pattern.shape[i] == "x"
+        assert bar.text[0] == f"{float(weights[i, 0]):.4f}"
+    (slider,) = fig.layout.sliders
+    assert slider.active == 2
+    assert [step.label for step in slider.steps] == ["1", "2", "3", "4", "5"]
+    assert slider.steps[4].args[0]["visible"] == [False, False, False, False, True]
+    assert slider.steps[4].args[1]["title.text"].endswith("5: Embedding</b>")
+    assert fig.layout.yaxis.range[1] == pytest.approx(float(weights.max()) * 1.15)
+    assert fig.layout.title.text == "Attention weights of the query 3: drives"
+
+
+def test_tokens_stay_out_of_hover_templates():
+    """Plotly substitutes %{...} in a hovertemplate, so token text must never be part of one:
+    the templates are the same whatever the tokens are."""
+    x = torch.randn(3, 2)
+    steps = simple_attention(x)
+    walk = query_walkthrough(x, 0)
+
+    def templates(tokens: list[str]) -> list[str]:
+        figures = [
+            charts.attention_heatmap(steps.attn_weights, tokens, title="t", value_name="w"),
+            charts.weights_by_query(steps.attn_weights, tokens),
+            charts.scores_bar(walk.attn_scores, tokens, 0),
+            charts.weights_grouped_bar(
+                {m: n.weights for m, n in walk.normalized.items()}, tokens, 0
+            ),
+            charts.mask_heatmap(torch.ones(3, 3, dtype=torch.bool).triu(1), tokens, title="m"),
+        ]
+        return [trace.hovertemplate for fig in figures for trace in fig.data]
+
+    assert templates(["%{y}", "%{x}<b>", "a"]) == templates(["p", "q", "r"])
+
+
+def test_margins_fit_the_longest_label():
+    short = charts.attention_heatmap(torch.eye(2), ["a", "b"], title="t", value_name="w")
+    long = charts.attention_heatmap(torch.eye(2), ["a", "x" * 24], title="t", value_name="w")
+    assert long.layout.margin.l > short.layout.margin.l + 100
+    # escaped characters count once: "&lt;" is one character on screen
+    escaped = charts.attention_heatmap(torch.eye(2), ["<<<<", "b"], title="t", value_name="w")
+    four = charts.attention_heatmap(torch.eye(2), ["aaaa", "b"], title="t", value_name="w")
+    assert escaped.layout.margin.l == four.layout.margin.l

@@ -50,7 +50,7 @@ def test_back_and_leaving_presentation_mode():
     assert not at.exception
     assert "present" not in at.query_params
     specs = charts(at)
-    assert {"query_scores_bar", "weights_heatmap", "weights_bar_0"} <= set(specs)
+    assert {"query_scores_bar", "weights_heatmap", "weights_by_query"} <= set(specs)
     assert specs["weights_heatmap"]["layout"].get("font", {}).get("size") is None
 
 

@@ -26,6 +26,18 @@ def plot(fig: go.Figure, key: str, filename: str | None = None, container=st) ->
             legend_font_size=present.CHART_FONT_PX,
             height=round((fig.layout.height or 450) * 1.3),
         )
+        # Margins sized for 12 px tick labels (charts._margins) grow with the font, and the
+        # chart grows by as much, so the plot area keeps its size.
+        grow = present.CHART_FONT_PX / 12
+        margin = fig.layout.margin
+        old = {"l": margin.l or 80, "b": margin.b or 80, "t": margin.t or 100}
+        new = {side: round(px * grow) for side, px in old.items()}
+        fig.update_layout(
+            margin=new, height=fig.layout.height + new["b"] - old["b"] + new["t"] - old["t"]
+        )
+        for slider in fig.layout.sliders:  # a slider sits under the (now larger) axis labels
+            slider.pad.t = round((slider.pad.t or 0) * grow)
+            slider.font.size = present.CHART_FONT_PX
         fig.update_annotations(font_size=present.CHART_FONT_PX)
         size = present.CHART_FONT_PX  # the Streamlit theme sets smaller ticks: override them
         fig.update_xaxes(tickfont_size=size, title_font_size=size)

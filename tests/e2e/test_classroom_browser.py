@@ -104,7 +104,7 @@ def test_presentation_mode_steps_through_lesson_one(page: Page, app_url: str) ->
         full_page_screenshot(page, SCREENSHOT_DIR / f"present-step{step}-1280.png")
     assert page.get_by_role("button", name="Next").is_disabled()
     page.get_by_role("button", name="Leave presentation mode").click()
-    wait_charts(page, ["weights_bar_0"])
+    wait_charts(page, ["weights_by_query"])
     expect(page.locator("[data-testid=stSidebar]")).to_be_visible()
 
 
@@ -119,7 +119,8 @@ def test_the_pretrained_lesson_takes_a_sentence(page: Page, app_url: str) -> Non
     expect(page.get_by_text("[CLS] · cats · chase · mice · . · [SEP]")).to_be_visible()
     wait_charts(page, ["l5_head_grid", "l5_head_heatmap"])
     heatmap = read_chart(page, "l5_head_heatmap")
-    assert heatmap["yaxis"]["ticktext"] == ["[CLS]", "cats", "chase", "mice", ".", "[SEP]"]
+    pieces = ["[CLS]", "cats", "chase", "mice", ".", "[SEP]"]
+    assert heatmap["traces"][0]["y"] == [f"{i + 1}: {piece}" for i, piece in enumerate(pieces)]
     assert all(abs(sum(row) - 1) < 1e-4 for row in heatmap["traces"][0]["z"])
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900})

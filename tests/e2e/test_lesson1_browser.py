@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import torch
 from browser_helpers import (
+    CHART_TIMEOUT_MS,
     EXCEPTION,
     GOLDEN_PATH,
     REPO_ROOT,
@@ -33,15 +34,13 @@ from playwright.sync_api import Page, expect
 pytestmark = [pytest.mark.browser, SKIP_WITHOUT_CHROMIUM]
 
 SEED_T = 5
-# One small chart of weights per query token (weights_bar_0 ... weights_bar_4 for the seed).
-PER_QUERY_CHARTS = [f"weights_bar_{i}" for i in range(SEED_T)]
 HOME_CHARTS = [
     "query_scores_bar",
     "query_weights_bars",
     "vectors_plot",
     "scores_heatmap",
     "weights_heatmap",
-    *PER_QUERY_CHARTS,
+    "weights_by_query",
 ]
 # Every page of the app: (URL path, screenshot name). Add new pages here; Streamlit serves
 # pages/<n>_<Name>.py at /<Name>.
@@ -124,7 +123,18 @@ def test_home_renders_seed_numbers(page: Page, app_url: str) -> None:
         assert name in bars, f"no bar trace {name!r} in query_weights_bars: {list(bars)}"
         assert_close(bars[name], simple[golden_key], tol, f"weights bar {name}")
 
-    # d = 3: the input vectors and z(1) in 3-D; find traces by their number of points.
+    # d = 3: turned on, the picture shows the input vectors and z(1) in 3-D; find the traces
+    # by their number of points.
+    runs = script_runs(page)
+    page.get_by_text("Draw in 3-D (drag to turn it)").click()
+    wait_idle(page, since=runs)
+    page.wait_for_function(
+        """() => {
+          const plot = document.querySelector(".st-key-vectors_plot .js-plotly-plot");
+          return plot && plot._fullData && plot._fullData.some((t) => t.type === "scatter3d");
+        }""",
+        timeout=CHART_TIMEOUT_MS,
+    )
     vectors = read_chart(page, "vectors_plot")["traces"]
     inputs = [t for t in vectors if t["mode"] and "markers" in t["mode"] and len(t["x"]) == 5]
     context = [t for t in vectors if t["mode"] and "markers" in t["mode"] and len(t["x"]) == 1]
@@ -141,10 +151,41 @@ def test_home_renders_seed_numbers(page: Page, app_url: str) -> None:
         [0.1896, 0.2202, 0.2381, 0.2144, 0.1378], abs=5e-5
     )
 
-    for i, key in enumerate(PER_QUERY_CHARTS):
-        bars = read_chart(page, key)["traces"]
-        assert len(bars) == 1, f"{key} has {len(bars)} traces, expected one bar trace"
-        assert_close(bars[0]["y"], simple["weights"][i], tol, f"{key} (query {i + 1})")
+    # One bar trace per query; the slider under the chart switches between them in the page.
+    # (Plotly computes only the visible trace: the others are read from the chart's data.)
+    bars = page.evaluate(
+        """() => document.querySelector(".st-key-weights_by_query .js-plotly-plot")
+                   .data.map((trace) => Array.from(trace.y))"""
+    )
+    assert len(bars) == SEED_T, f"weights_by_query has {len(bars)} traces, expected {SEED_T}"
+    for i, row in enumerate(bars):
+        assert_close(row, simple["weights"][i], tol, f"weights_by_query (query {i + 1})")
+    assert shown_query(page) == (0, "Attention weights of the query 1: Attention")
+    runs = script_runs(page)
+    rail = page.locator(".st-key-weights_by_query .slider-rail-touch-rect")
+    box = rail.bounding_box()
+    rail.click(position={"x": box["width"] / 2, "y": box["height"] / 2})  # the middle: query 3
+    page.wait_for_function(
+        f"() => ({SHOWN_QUERY_SCRIPT})()[0] === 2", timeout=CHART_TIMEOUT_MS, polling=50
+    )
+    assert shown_query(page) == (2, "Attention weights of the query 3: drives")
+    page.wait_for_timeout(500)
+    assert script_runs(page) == runs, "the slider should work in the page, without a rerun"
+
+
+# Which query the per-query chart shows: (index of the visible trace, title text).
+SHOWN_QUERY_SCRIPT = """
+() => {
+  const plot = document.querySelector(".st-key-weights_by_query .js-plotly-plot");
+  const shown = plot._fullData.filter((t) => t.visible === true).map((t) => t.index);
+  return [shown.length === 1 ? shown[0] : -1, plot._fullLayout.title.text];
+}
+"""
+
+
+def shown_query(page: Page) -> tuple[int, str]:
+    index, title = page.evaluate(SHOWN_QUERY_SCRIPT)
+    return index, re.sub(r"</?b>", "", title)  # Streamlit's theme sets titles in bold
 
 
 def test_editing_a_cell_recomputes_and_survives_page_switch(page: Page, app_url: str) -> None:
@@ -199,8 +240,8 @@ def test_typing_tokens_rebuilds_the_heatmap(page: Page, app_url: str) -> None:
     chart = read_chart(page, "weights_heatmap")
     z = chart["traces"][0]["z"]
     assert len(z) == 3 and all(len(row) == 3 for row in z), f"weights heatmap is not 3x3: {z}"
-    assert chart["yaxis"]["ticktext"] == ["the", "cat", "sat"]
-    assert chart["xaxis"]["ticktext"] == ["the", "cat", "sat"]
+    assert chart["traces"][0]["y"] == ["1: the", "2: cat", "3: sat"]
+    assert chart["traces"][0]["x"] == ["1: the", "2: cat", "3: sat"]
     # The new vectors as the editor shows them, and softmax(X Xᵀ) of those, computed here.
     assert [editor_cell_text(page, i, 0) for i in range(3)] == ["the", "cat", "sat"]
     x = [[float(editor_cell_text(page, i, j + 1)) for j in range(3)] for i in range(3)]
