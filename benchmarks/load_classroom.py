@@ -349,7 +349,7 @@ async def find_max(args: argparse.Namespace) -> None:
         )
     zero = [r.sessions for r in results if r.error_total == 0]
     both = [r.sessions for r in results if passes(r)]
-    none = f"none of the N tried ({results[0].sessions} and up)"
+    none = "none of the N tried (" + ", ".join(str(r.sessions) for r in results) + ")"
     print(f"  largest N with zero errors: {max(zero) if zero else none}")
     print(f"  largest N with zero errors and p95 <= 3 s: {max(both) if both else none}")
 
