@@ -7,10 +7,23 @@ from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 import streamlit as st
 import torch
 
 from ui import present
+
+# Streamlit registers its Plotly template "streamlit" and makes it the default. Every figure
+# gets a deep copy of the default template when it is built and again when it is sent, and
+# most of that template styles trace types these lessons never draw (candlestick, sankey,
+# table, ...). The same layout with only the scatter defaults draws our charts the same and
+# builds and sends a figure 2 to 3 times faster (benchmarks/bench_rerun.py). Heatmaps and bars
+# set their own colours, so they need no trace defaults.
+_streamlit = pio.templates["streamlit"]
+pio.templates["attention_explorer"] = go.layout.Template(
+    layout=_streamlit.layout, data={"scatter": _streamlit.data.scatter}
+)
+pio.templates.default = "attention_explorer"
 
 
 def plot(fig: go.Figure, key: str, filename: str | None = None, container=st) -> None:
