@@ -146,7 +146,7 @@ def query_bar(
         "x": labels,
         "y": _values(values),
         "marker": {"color": colors, "pattern": {"shape": patterns}},
-        "textposition": "outside" if y_max is not None else "auto",
+        "textposition": "outside",  # inside, a hatched bar would hide its number
         "cliponaxis": False,
         "hovertemplate": "key %{x}<br>" + value_name + " = %{y:.4f}<extra></extra>",
         "name": value_name,
