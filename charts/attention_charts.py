@@ -120,6 +120,18 @@ def attention_heatmap(
     return go.Figure(data=[heatmap], layout=layout)
 
 
+def _query_marker(T: int, query_index: int) -> dict:
+    """Bar colours and patterns: the query's own bar stands out by both. The colours go in as
+    0/1 on a two-colour scale: Plotly validates numbers far faster than colour strings."""
+    return {
+        "color": [1 if j == query_index else 0 for j in range(T)],
+        "colorscale": [[0.0, BAR_COLOR], [1.0, QUERY_COLOR]],
+        "cmin": 0,
+        "cmax": 1,
+        "pattern": {"shape": [QUERY_PATTERN if j == query_index else "" for j in range(T)]},
+    }
+
+
 def query_bar(
     values: torch.Tensor,
     tokens: Sequence[str],
@@ -138,14 +150,12 @@ def query_bar(
     """
     labels = position_labels(tokens)
     T = len(tokens)
-    colors = [QUERY_COLOR if j == query_index else BAR_COLOR for j in range(T)]
-    patterns = [QUERY_PATTERN if j == query_index else "" for j in range(T)]
     decimals = 4 if T <= 6 else 2
     bar = {
         "type": "bar",
         "x": labels,
         "y": _values(values),
-        "marker": {"color": colors, "pattern": {"shape": patterns}},
+        "marker": _query_marker(T, query_index),
         "textposition": "outside",  # inside, a hatched bar would hide its number
         "cliponaxis": False,
         "hovertemplate": "key %{x}<br>" + value_name + " = %{y:.4f}<extra></extra>",
@@ -224,10 +234,7 @@ def weights_by_query(
             "y": _values(attn_weights[i]),
             "name": f"query {labels[i]}",
             "visible": i == query_index,
-            "marker": {
-                "color": [QUERY_COLOR if j == i else BAR_COLOR for j in range(T)],
-                "pattern": {"shape": [QUERY_PATTERN if j == i else "" for j in range(T)]},
-            },
+            "marker": _query_marker(T, i),
             "textposition": "outside",
             "cliponaxis": False,
             # the token goes in through the trace name: text in a hovertemplate is a template
