@@ -10,7 +10,7 @@ from attention import AttentionSteps, QueryWalkthrough, pca_2d, query_walkthroug
 from ui import inputs, present, pretrained, state
 from ui.export import lesson1_data, pytorch_snippet
 from ui.export_widgets import export_panel
-from ui.show import elide, fmt, fmt_factor, fmt_input, matrix_frame, plot, table
+from ui.show import elide, fmt, fmt_factor, fmt_input, matrix_frame, plot, side_by_side, table
 
 HAND_MADE, MODEL = "hand-made", "model"
 SOURCES = {HAND_MADE: "Hand-made vectors", MODEL: "A real model's token embeddings"}
@@ -241,9 +241,7 @@ def section_matrices(steps: AttentionSteps, walk: QueryWalkthrough, shown: slice
         "weights **A = softmax(Ω)** row by row, context vectors **Z = A X**. Row i of each "
         "matrix is exactly what the steps above computed for query i."
     )
-    # Side by side on a screen; one under the other on a projector, where the numbers in
-    # the cells are larger.
-    left, right = (st.container(), st.container()) if present.presenting() else st.columns(2)
+    left, right = side_by_side(2)
     with left:
         plot(
             charts.attention_heatmap(

@@ -17,7 +17,7 @@ from attention.trainable import (
 from ui import inputs, qkv, state
 from ui.export import lesson2_data, pytorch_snippet
 from ui.export_widgets import export_panel
-from ui.show import fmt, matrix_frame, plot, table
+from ui.show import fmt, matrix_frame, plot, side_by_side, table
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -78,7 +78,7 @@ st.markdown(
     f"at once **Ω = Q Kᵀ**. Then every score is divided by √d_k = √{d_k} = {math.sqrt(d_k):.4f} "
     "(d_k is the size of the keys) before the softmax. Why? See the experiment at the bottom."
 )
-left, right = st.columns(2)
+left, right = side_by_side(2)
 with left:
     plot(
         charts.attention_heatmap(
@@ -103,7 +103,7 @@ st.markdown(
     "Softmax each row of scaled scores into weights, then mix the **value** vectors (not the "
     "embeddings, as in lesson 1): **Z = softmax(Q Kᵀ / √d_k) V**."
 )
-left, right = st.columns(2)
+left, right = side_by_side(2)
 with left:
     plot(
         charts.attention_heatmap(

@@ -9,7 +9,7 @@ from attention.causal import apply_dropout, causal_attention, init_linear_qkv
 from ui import inputs, qkv, state
 from ui.export import lesson3_data, pytorch_snippet
 from ui.export_widgets import export_panel
-from ui.show import matrix_frame, plot, table
+from ui.show import chart_grid, matrix_frame, plot, side_by_side, table
 
 st.set_page_config(page_title="Attention Explorer: causal attention", layout="wide")
 inputs.sidebar()
@@ -51,7 +51,7 @@ st.markdown(
     "Compute the ordinary weights of lesson 2, set the future to 0 (now the rows add up to "
     "less than 1), then divide each row by its sum."
 )
-way1 = st.grid("auto", min_column_width=340)
+way1 = chart_grid(340)
 for key, matrix, title in (
     ("l3_unmasked", steps.unmasked_weights, "1. softmax(Ω / √d_k), no mask"),
     ("l3_zeroed", steps.zeroed_weights, "2. future set to 0"),
@@ -70,7 +70,7 @@ st.markdown(
     "Simpler and what models do: replace the future scores by −∞ before the softmax. "
     "exp(−∞) = 0, so those weights are exactly 0 and the rest already add up to 1."
 )
-left, right = st.columns(2)
+left, right = side_by_side(2)
 with left:
     plot(
         charts.attention_heatmap(

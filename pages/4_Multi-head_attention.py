@@ -10,7 +10,7 @@ from attention.multihead import from_wrapper, init_wrapper
 from ui import inputs, state
 from ui.export import lesson4_data, pytorch_snippet
 from ui.export_widgets import export_panel
-from ui.show import matrix_frame, plot, table
+from ui.show import chart_grid, matrix_frame, plot, table
 
 st.set_page_config(page_title="Attention Explorer: multi-head attention", layout="wide")
 inputs.sidebar()
@@ -84,7 +84,7 @@ with torch.inference_mode():
     split = module.steps(x)  # build 2: one module, heads split by view + transpose
 
 st.header("Each head's attention weights")
-heads_grid = st.grid("auto", min_column_width=320)
+heads_grid = chart_grid(320)
 for h in range(num_heads):
     plot(
         charts.attention_heatmap(

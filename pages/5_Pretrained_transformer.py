@@ -7,7 +7,7 @@ import streamlit as st
 import charts
 from attention.pretrained import MAX_PRETRAINED_TOKENS, MODEL_NAME
 from ui import inputs, pretrained
-from ui.show import plot
+from ui.show import plot, side_by_side
 
 DEFAULT_TEXT = "The attention mechanism drives contextual embeddings."
 TEXT, W_TEXT = "ax_l5_text", "w_l5_text"
@@ -87,7 +87,7 @@ plot(
     ),
     key="l5_head_heatmap",
 )
-left, right = st.columns(2)
+left, right = side_by_side(2)
 with left:
     plot(charts.weights_bar(weights[layer, head, query], tokens, query), key="l5_query_bar")
 with right:

@@ -26,6 +26,20 @@ pio.templates["attention_explorer"] = go.layout.Template(
 pio.templates.default = "attention_explorer"
 
 
+def side_by_side(n: int) -> list:
+    """n columns for charts on a screen; in presentation mode n containers one under the
+    other, so charts with projector-size text keep room for their cells."""
+    if present.presenting():
+        return [st.container() for _ in range(n)]
+    return list(st.columns(n))
+
+
+def chart_grid(min_column_width: int):  # -> a Streamlit grid container
+    """A responsive grid of charts; in presentation mode each cell is twice as wide."""
+    scale = 2 if present.presenting() else 1
+    return st.grid("auto", min_column_width=min_column_width * scale)
+
+
 def plot(fig: go.Figure, key: str, filename: str | None = None, container=st) -> None:
     """A Plotly chart with a stable key and a PNG download named after the chart.
 
