@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -12,6 +13,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
@@ -34,22 +36,39 @@ EXCEPTION = "[data-testid=stException]"
 RUN_TIMEOUT_MS = 180_000
 CHART_TIMEOUT_MS = 180_000
 
-# Counts the script runs the page has seen: every time stApp's data-test-script-state becomes
-# "running". Comparing the count before and after an action tells whether the rerun the action
-# caused has started, even when it finished before the test looked.
-COUNT_RUNS_SCRIPT = """
-window.__stRuns = 0;
-new MutationObserver((mutations) => {
-  for (const m of mutations) {
-    const el = m.target;
-    if (el.dataset && el.dataset.testid === "stApp"
-        && el.getAttribute("data-test-script-state") === "running") {
-      window.__stRuns += 1;
-    }
-  }
-}).observe(document, {subtree: true, attributes: true,
-                      attributeFilter: ["data-test-script-state"]});
-"""
+# Script runs are counted from the server's own messages on the page's WebSocket: every run
+# starts with a `new_session` ForwardMsg and ends with a `script_finished` one. (Watching stApp's
+# data-test-script-state for "running" misses runs: the page can apply a short run's start and
+# end in one render, and a wait for "running" then never ends.)
+RUN_COUNTERS: dict[int, RunCounter] = {}
+
+
+class RunCounter:
+    """Script runs started and finished, as seen on one page's WebSocket."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.finished = 0
+
+    def on_frame(self, payload: bytes | str) -> None:
+        if isinstance(payload, str):
+            return
+        try:
+            kind = ForwardMsg.FromString(payload).WhichOneof("type")
+        except Exception:  # not a ForwardMsg: nothing to count
+            return
+        if kind == "new_session":
+            self.started += 1
+        elif kind == "script_finished":
+            self.finished += 1
+
+
+def count_runs(page: Page) -> None:
+    """Start counting the script runs of `page`; call before it opens the app."""
+    counter = RunCounter()
+    RUN_COUNTERS[id(page)] = counter
+    page.on("websocket", lambda ws: ws.on("framereceived", counter.on_frame))
+
 
 # Plotly's drawn data of a keyed chart: every trace's type, name, mode and x/y/z as plain lists.
 READ_CHART_SCRIPT = """
@@ -103,21 +122,30 @@ SKIP_WITHOUT_CHROMIUM = pytest.mark.skipif(
 
 
 def script_runs(page: Page) -> int:
-    """How many script runs the page has started so far."""
-    return int(page.evaluate("() => window.__stRuns ?? 0"))
+    """How many script runs the page's session has started so far."""
+    return RUN_COUNTERS[id(page)].started
 
 
 def wait_idle(page: Page, since: int | None = None, timeout: float = RUN_TIMEOUT_MS) -> None:
     """Wait until the app is idle.
 
-    With `since` (a script_runs() count taken before an action), first wait until a new run has
-    started, so a rerun that has not begun yet is not mistaken for idleness.
+    With `since` (a script_runs() count taken before an action), first wait until a run has
+    started after it and every run started has finished, so a rerun that has not begun yet is
+    not mistaken for idleness. Then wait until the page shows no run going on, and for two
+    frames, so what the run sent has been drawn.
     """
     if since is not None:
-        page.wait_for_function(
-            "(n) => (window.__stRuns ?? 0) > n", arg=since, timeout=timeout, polling=50
-        )
+        counter = RUN_COUNTERS[id(page)]
+        deadline = time.monotonic() + timeout / 1000
+        while not (counter.started > since and counter.finished >= counter.started):
+            if time.monotonic() > deadline:
+                raise PlaywrightTimeoutError(
+                    f"no finished script run after run {since} within {timeout / 1000:.0f} s "
+                    f"(started {counter.started}, finished {counter.finished})"
+                )
+            page.wait_for_timeout(50)  # lets Playwright deliver the WebSocket frames
     page.wait_for_selector(IDLE, timeout=timeout)
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 def open_page(page: Page, url: str) -> None:

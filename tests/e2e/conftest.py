@@ -15,9 +15,9 @@ from browser_helpers import (
     ARTIFACTS_DIR,
     CHROMIUM,
     CHROMIUM_ARGS,
-    COUNT_RUNS_SCRIPT,
     REPO_ROOT,
     SCREENSHOT_DIR,
+    count_runs,
 )
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -114,9 +114,10 @@ def new_page(chromium_browser: Browser, app_url: str):
     def make(width: int = 1280, height: int = 900) -> Page:
         context = chromium_browser.new_context(viewport={"width": width, "height": height})
         context.set_default_timeout(180_000)
-        context.add_init_script(COUNT_RUNS_SCRIPT)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        count_runs(page)
+        return page
 
     yield make
     for context in contexts:
