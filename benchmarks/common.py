@@ -30,8 +30,11 @@ import psutil
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO_ROOT / "benchmarks"
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+for _path in (REPO_ROOT, REPO_ROOT / "tests" / "e2e"):  # the app's packages; run_counter
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+import run_counter  # noqa: E402  (tests/e2e/run_counter.py, on sys.path above)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -44,22 +47,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 SERVER_START_TIMEOUT_S = 90.0
-IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
-# Counts script runs (stApp's data-test-script-state turning "running"), so a wait for a rerun
-# can tell "not started yet" from "already finished".
-COUNT_RUNS_SCRIPT = """
-window.__stRuns = 0;
-new MutationObserver((mutations) => {
-  for (const m of mutations) {
-    const el = m.target;
-    if (el.dataset && el.dataset.testid === "stApp"
-        && el.getAttribute("data-test-script-state") === "running") {
-      window.__stRuns += 1;
-    }
-  }
-}).observe(document, {subtree: true, attributes: true,
-                      attributeFilter: ["data-test-script-state"]});
-"""
 # True once no element is a loading skeleton and every Plotly chart on the page is drawn.
 RENDERED_SCRIPT = """
 () => document.querySelectorAll("[data-testid=stSkeleton]").length === 0
@@ -313,22 +300,20 @@ def new_page(browser: Any, width: int = 1280, height: int = 900) -> Any:
     """A page in a fresh context (its own Streamlit session) that counts script runs."""
     context = browser.new_context(viewport={"width": width, "height": height})
     context.set_default_timeout(60_000)
-    context.add_init_script(COUNT_RUNS_SCRIPT)
-    return context.new_page()
+    page = context.new_page()
+    run_counter.count_runs(page)
+    return page
 
 
 def script_runs(page: Any) -> int:
-    return int(page.evaluate("() => window.__stRuns ?? 0"))
+    """How many script runs the page's session has started so far (tests/e2e/run_counter.py)."""
+    return run_counter.script_runs(page)
 
 
 def wait_idle(page: Any, since: int | None = None, timeout: float = 60_000) -> None:
     """Wait until the app is idle; with `since` (a script_runs() count), first until a run
-    after that count has started."""
-    if since is not None:
-        page.wait_for_function(
-            "(n) => (window.__stRuns ?? 0) > n", arg=since, timeout=timeout, polling=20
-        )
-    page.wait_for_selector(IDLE, timeout=timeout)
+    started after that count has finished."""
+    run_counter.wait_idle(page, since, timeout)
 
 
 def wait_rendered(page: Any, timeout: float = 60_000) -> None:

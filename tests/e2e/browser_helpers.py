@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+import run_counter
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
@@ -30,45 +29,11 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 
-IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+IDLE = run_counter.IDLE
 EXCEPTION = "[data-testid=stException]"
 # Generous: a CI machine with two busy cores can take many seconds for the first run.
 RUN_TIMEOUT_MS = 180_000
 CHART_TIMEOUT_MS = 180_000
-
-# Script runs are counted from the server's own messages on the page's WebSocket: every run
-# starts with a `new_session` ForwardMsg and ends with a `script_finished` one. (Watching stApp's
-# data-test-script-state for "running" misses runs: the page can apply a short run's start and
-# end in one render, and a wait for "running" then never ends.)
-RUN_COUNTERS: dict[int, RunCounter] = {}
-
-
-class RunCounter:
-    """Script runs started and finished, as seen on one page's WebSocket."""
-
-    def __init__(self) -> None:
-        self.started = 0
-        self.finished = 0
-
-    def on_frame(self, payload: bytes | str) -> None:
-        if isinstance(payload, str):
-            return
-        try:
-            kind = ForwardMsg.FromString(payload).WhichOneof("type")
-        except Exception:  # not a ForwardMsg: nothing to count
-            return
-        if kind == "new_session":
-            self.started += 1
-        elif kind == "script_finished":
-            self.finished += 1
-
-
-def count_runs(page: Page) -> None:
-    """Start counting the script runs of `page`; call before it opens the app."""
-    counter = RunCounter()
-    RUN_COUNTERS[id(page)] = counter
-    page.on("websocket", lambda ws: ws.on("framereceived", counter.on_frame))
-
 
 # Plotly's drawn data of a keyed chart: every trace's type, name, mode and x/y/z as plain lists.
 READ_CHART_SCRIPT = """
@@ -122,30 +87,14 @@ SKIP_WITHOUT_CHROMIUM = pytest.mark.skipif(
 
 
 def script_runs(page: Page) -> int:
-    """How many script runs the page's session has started so far."""
-    return RUN_COUNTERS[id(page)].started
+    """How many script runs the page's session has started so far (see run_counter)."""
+    return run_counter.script_runs(page)
 
 
 def wait_idle(page: Page, since: int | None = None, timeout: float = RUN_TIMEOUT_MS) -> None:
-    """Wait until the app is idle.
-
-    With `since` (a script_runs() count taken before an action), first wait until a run has
-    started after it and every run started has finished, so a rerun that has not begun yet is
-    not mistaken for idleness. Then wait until the page shows no run going on, and for two
-    frames, so what the run sent has been drawn.
-    """
-    if since is not None:
-        counter = RUN_COUNTERS[id(page)]
-        deadline = time.monotonic() + timeout / 1000
-        while not (counter.started > since and counter.finished >= counter.started):
-            if time.monotonic() > deadline:
-                raise PlaywrightTimeoutError(
-                    f"no finished script run after run {since} within {timeout / 1000:.0f} s "
-                    f"(started {counter.started}, finished {counter.finished})"
-                )
-            page.wait_for_timeout(50)  # lets Playwright deliver the WebSocket frames
-    page.wait_for_selector(IDLE, timeout=timeout)
-    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    """Wait until the app is idle; with `since` (a script_runs() count taken before an action),
+    first until a run started after it has finished (see run_counter.wait_idle)."""
+    run_counter.wait_idle(page, since, timeout)
 
 
 def open_page(page: Page, url: str) -> None:

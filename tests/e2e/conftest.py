@@ -17,9 +17,9 @@ from browser_helpers import (
     CHROMIUM_ARGS,
     REPO_ROOT,
     SCREENSHOT_DIR,
-    count_runs,
 )
 from playwright.sync_api import Browser, Page, sync_playwright
+from run_counter import count_runs
 
 SERVER_START_TIMEOUT_S = 60.0
 SERVER_LOG = ARTIFACTS_DIR / "streamlit-e2e.log"

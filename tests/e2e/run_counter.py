@@ -1,0 +1,74 @@
+"""Counting a Streamlit page's script runs, for the browser tests and the benchmarks.
+
+Runs are counted from the server's own messages on the page's WebSocket: every run starts with a
+`new_session` ForwardMsg and ends with a `script_finished` one. (Watching stApp's
+data-test-script-state for "running" misses runs: the page can apply a short run's start and end
+in one render, and a wait for "running" then never ends.) Needs Playwright and Streamlit only.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+
+
+class RunCounter:
+    """Script runs started and finished, as seen on one page's WebSocket."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.finished = 0
+
+    def on_frame(self, payload: bytes | str) -> None:
+        if isinstance(payload, str):
+            return
+        try:
+            kind = ForwardMsg.FromString(payload).WhichOneof("type")
+        except Exception:  # not a ForwardMsg: nothing to count
+            return
+        if kind == "new_session":
+            self.started += 1
+        elif kind == "script_finished":
+            self.finished += 1
+
+
+_COUNTERS: dict[int, RunCounter] = {}
+
+
+def count_runs(page: Any) -> None:
+    """Start counting the script runs of `page`; call before it opens the app."""
+    counter = RunCounter()
+    _COUNTERS[id(page)] = counter
+    page.on("websocket", lambda ws: ws.on("framereceived", counter.on_frame))
+
+
+def script_runs(page: Any) -> int:
+    """How many script runs the page's session has started so far."""
+    return _COUNTERS[id(page)].started
+
+
+def wait_idle(page: Any, since: int | None = None, timeout: float = 60_000) -> None:
+    """Wait until the app is idle.
+
+    With `since` (a script_runs() count taken before an action), first wait until a run has
+    started after it and every run started has finished, so a rerun that has not begun yet is
+    not mistaken for idleness. Then wait until the page shows no run going on, and for two
+    frames, so what the run sent has been drawn.
+    """
+    if since is not None:
+        counter = _COUNTERS[id(page)]
+        deadline = time.monotonic() + timeout / 1000
+        while not (counter.started > since and counter.finished >= counter.started):
+            if time.monotonic() > deadline:
+                raise PlaywrightTimeoutError(
+                    f"no finished script run after run {since} within {timeout / 1000:.0f} s "
+                    f"(started {counter.started}, finished {counter.finished})"
+                )
+            page.wait_for_timeout(50)  # lets Playwright deliver the WebSocket frames
+    page.wait_for_selector(IDLE, timeout=timeout)
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
