@@ -20,15 +20,6 @@ from ui.nav import PAGES
 
 BUDGET_MB = 600.0
 SETTLE_MS = 1_000
-CLICK_LINK_SCRIPT = """
-(path) => {
-  const link = [...document.querySelectorAll("[data-testid=stSidebar] a[href]")]
-    .find((a) => new URL(a.href).pathname === path);
-  if (!link) return false;
-  link.click();
-  return true;
-}
-"""
 
 
 def url_path(script: str) -> str:
@@ -42,7 +33,7 @@ def url_path(script: str) -> str:
 def visit(page: Any, base_url: str, path: str) -> bool:
     """Go to `path` through the sidebar link (same session); True if a link was used."""
     runs = common.script_runs(page)
-    clicked = bool(page.evaluate(CLICK_LINK_SCRIPT, path))
+    clicked = bool(page.evaluate(common.CLICK_SIDEBAR_LINK_SCRIPT, path))
     if clicked:
         common.wait_idle(page, since=runs, timeout=180_000)
     else:

@@ -20,39 +20,28 @@ import os
 import platform
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import tomllib
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import common  # noqa: F401 (it puts tests/e2e, with streamlit_harness, on sys.path)
 import psutil
+from streamlit_harness import CHROMIUM_ARGS, IDLE, free_port, healthy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_TOML = REPO_ROOT / ".streamlit" / "config.toml"
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SERVER_START_TIMEOUT_S = 120.0
 DEFAULT_SESSION_TTL_S = 120.0  # Streamlit's default server.disconnectedSessionTTL
 
-IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 EXCEPTION = "[data-testid=stException]"
 WEIGHTS_HEATMAP = "weights_heatmap"
 SCORES_BAR = "query_scores_bar"
@@ -288,20 +277,6 @@ def cpu_seconds(procs: Sequence[psutil.Process]) -> float:
             times = proc.cpu_times()
             total += times.user + times.system
     return total
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 @dataclass

@@ -13,14 +13,11 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,22 +27,19 @@ import psutil
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO_ROOT / "benchmarks"
-for _path in (REPO_ROOT, REPO_ROOT / "tests" / "e2e"):  # the app's packages; run_counter
+for _path in (REPO_ROOT, REPO_ROOT / "tests" / "e2e"):  # the app's packages; streamlit_harness
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-import run_counter  # noqa: E402  (tests/e2e/run_counter.py, on sys.path above)
+import streamlit_harness as harness  # noqa: E402  (tests/e2e/, on sys.path above)
+from streamlit_harness import (  # noqa: E402
+    CHROMIUM_ARGS,
+    CLICK_SIDEBAR_LINK_SCRIPT,  # noqa: F401 (for bench_memory)
+    free_port,
+    healthy,
+)
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SERVER_START_TIMEOUT_S = 90.0
 # True once no element is a loading skeleton and every Plotly chart on the page is drawn.
 RENDERED_SCRIPT = """
@@ -219,20 +213,6 @@ def tree_rss_mb(pid: int) -> float:
     return total / 2**20
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @dataclass
 class Server:
     url: str
@@ -301,19 +281,19 @@ def new_page(browser: Any, width: int = 1280, height: int = 900) -> Any:
     context = browser.new_context(viewport={"width": width, "height": height})
     context.set_default_timeout(60_000)
     page = context.new_page()
-    run_counter.count_runs(page)
+    harness.count_runs(page)
     return page
 
 
 def script_runs(page: Any) -> int:
-    """How many script runs the page's session has started so far (tests/e2e/run_counter.py)."""
-    return run_counter.script_runs(page)
+    """How many script runs the page's session has started so far (tests/e2e/harness.py)."""
+    return harness.script_runs(page)
 
 
 def wait_idle(page: Any, since: int | None = None, timeout: float = 60_000) -> None:
     """Wait until the app is idle; with `since` (a script_runs() count), first until a run
     started after that count has finished."""
-    run_counter.wait_idle(page, since, timeout)
+    harness.wait_idle(page, since, timeout)
 
 
 def wait_rendered(page: Any, timeout: float = 60_000) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from app_support import chart, open_app
+from bad_input_items import MARKUP, SPREADSHEET
 from streamlit.testing.v1 import AppTest
 
 from ui.validate import MAX_TOKENS, MAX_UPLOAD_BYTES, InputError, apply_edits, parse_tokens
@@ -18,20 +19,6 @@ from ui.validate import MAX_TOKENS, MAX_UPLOAD_BYTES, InputError, apply_edits, p
 ROOT = Path(__file__).resolve().parents[1]
 SEED = json.loads((ROOT / "tests" / "data" / "seed.json").read_text())["simple"]
 
-MARKUP = [
-    "<b>x</b>",
-    '<a href="https://example.com">x</a>',
-    '<a href="javascript:alert(1)">x</a>',
-    '<span style="font-size:999px">x</span>',
-    "<img src=x onerror=alert(1)>",
-    "<script>alert(1)</script>",
-    "&lt;b&gt;",
-    "**x**",
-    "[x](javascript:alert(1))",
-    "![](https://example.com/x.png)",
-    "$x^2$",
-]
-SPREADSHEET = ['=HYPERLINK("https://example.com")', "+1", "-1", "@SUM(A1)"]
 ODD_ACCEPTED = ["😀 🎉", "e\u0301 a\u0308", "שלום עולם", "👩\u200d💻", "first\nsecond", "\tlead"]
 ODD_REFUSED = ["a\u202eb", "a\u200bb", "a\x00b", "x" * 10_000]
 

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-import run_counter
+import streamlit_harness as harness
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
@@ -19,17 +19,8 @@ ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
 SCREENSHOT_DIR = ARTIFACTS_DIR / "screenshots"
 GOLDEN_PATH = REPO_ROOT / "tests" / "data" / "seed.json"
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-IDLE = run_counter.IDLE
+IDLE = harness.IDLE
+CHROMIUM_ARGS = harness.CHROMIUM_ARGS
 EXCEPTION = "[data-testid=stException]"
 # Generous: a CI machine with two busy cores can take many seconds for the first run.
 RUN_TIMEOUT_MS = 180_000
@@ -87,32 +78,20 @@ SKIP_WITHOUT_CHROMIUM = pytest.mark.skipif(
 
 
 def script_runs(page: Page) -> int:
-    """How many script runs the page's session has started so far (see run_counter)."""
-    return run_counter.script_runs(page)
+    """How many script runs the page's session has started so far (see streamlit_harness)."""
+    return harness.script_runs(page)
 
 
 def wait_idle(page: Page, since: int | None = None, timeout: float = RUN_TIMEOUT_MS) -> None:
     """Wait until the app is idle; with `since` (a script_runs() count taken before an action),
-    first until a run started after it has finished (see run_counter.wait_idle)."""
-    run_counter.wait_idle(page, since, timeout)
+    first until a run started after it has finished (see harness.wait_idle)."""
+    harness.wait_idle(page, since, timeout)
 
 
 def open_page(page: Page, url: str) -> None:
     """Load `url` and wait until its first script run has finished."""
     page.goto(url)
     wait_idle(page, since=0)
-
-
-# Click the sidebar link whose URL path is `path` (also when the sidebar is collapsed).
-CLICK_SIDEBAR_LINK_SCRIPT = """
-(path) => {
-  const link = [...document.querySelectorAll("[data-testid=stSidebar] a[href]")]
-    .find((a) => new URL(a.href).pathname === path);
-  if (!link) return false;
-  link.click();
-  return true;
-}
-"""
 
 
 def url_path(url: str) -> str:
@@ -123,7 +102,7 @@ def go_to_page(page: Page, base_url: str, path: str) -> None:
     """Switch to the page at `path` through the sidebar's links (no reload), or load it when
     the current page has no such link; wait until its run has finished."""
     runs = script_runs(page)
-    if page.evaluate(CLICK_SIDEBAR_LINK_SCRIPT, path):
+    if page.evaluate(harness.CLICK_SIDEBAR_LINK_SCRIPT, path):
         wait_idle(page, since=runs)
     else:
         open_page(page, base_url + path)

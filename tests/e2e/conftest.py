@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -19,24 +16,10 @@ from browser_helpers import (
     SCREENSHOT_DIR,
 )
 from playwright.sync_api import Browser, Page, sync_playwright
-from run_counter import count_runs
+from streamlit_harness import count_runs, free_port, healthy
 
 SERVER_START_TIMEOUT_S = 60.0
 SERVER_LOG = ARTIFACTS_DIR / "streamlit-e2e.log"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +29,7 @@ def app_url() -> Iterator[str]:
         pytest.skip("end-to-end tests need Chromium at /usr/bin/chromium or `chromium` on PATH")
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
         sys.executable,
@@ -67,7 +50,7 @@ def app_url() -> Iterator[str]:
         server = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            while not _healthy(url):
+            while not healthy(url):
                 if server.poll() is not None:
                     pytest.fail(
                         f"streamlit exited with code {server.returncode} before answering; "

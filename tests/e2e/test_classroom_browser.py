@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import torch
+from bad_input_items import MARKUP
 from browser_helpers import (
     EXCEPTION,
     SCREENSHOT_DIR,
@@ -24,20 +25,6 @@ from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.browser, SKIP_WITHOUT_CHROMIUM]
 expect.set_options(timeout=60_000)  # a busy two-core CI machine is slow to restyle
-
-MARKUP_TOKENS = [
-    "<b>x</b>",
-    '<a href="https://example.com">x</a>',
-    '<a href="javascript:alert(1)">x</a>',
-    '<span style="font-size:999px">x</span>',
-    "<img src=x onerror=alert(1)>",
-    "<script>alert(1)</script>",
-    "&lt;b&gt;",
-    "**x**",
-    "[x](javascript:alert(1))",
-    "![](https://example.com/x.png)",
-    "$x^2$",
-]
 
 
 def weights_z(page: Page, key: str = "weights_heatmap") -> list[list[float]]:
@@ -137,14 +124,14 @@ def test_hostile_tokens_stay_inert(page: Page, app_url: str) -> None:
     open_page(page, app_url + "/")
     box = page.locator("[data-testid=stSidebar] input[aria-label^='Tokens']")
     runs = script_runs(page)
-    box.fill(" ".join(MARKUP_TOKENS))
+    box.fill(" ".join(MARKUP))
     box.press("Enter")
     wait_idle(page, since=runs)
     wait_charts(page, ["weights_heatmap"])
     wait_rendered(page)
     assert page.locator(EXCEPTION).count() == 0
     heatmap = read_chart(page, "weights_heatmap")
-    expected = " ".join(MARKUP_TOKENS).split()
+    expected = " ".join(MARKUP).split()
     assert len(heatmap["traces"][0]["z"]) == len(expected)
     # Nothing the tokens describe exists as an element: no image, script, link or styled span.
     created = page.evaluate(

@@ -1,4 +1,6 @@
-"""Counting a Streamlit page's script runs, for the browser tests and the benchmarks.
+"""Driving a Streamlit app in Chromium, shared by the browser tests and the benchmarks: the
+browser's flags, a free port and the health check for a server, a sidebar link click, and
+counting a page's script runs.
 
 Runs are counted from the server's own messages on the page's WebSocket: every run starts with a
 `new_session` ForwardMsg and ends with a `script_finished` one. (Watching stApp's
@@ -8,13 +10,50 @@ in one render, and a wait for "running" then never ends.) Needs Playwright and S
 
 from __future__ import annotations
 
+import socket
 import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+# Click the sidebar link whose URL path is `path` (also when the sidebar is collapsed).
+CLICK_SIDEBAR_LINK_SCRIPT = """
+(path) => {
+  const link = [...document.querySelectorAll("[data-testid=stSidebar] a[href]")]
+    .find((a) => new URL(a.href).pathname === path);
+  if (!link) return false;
+  link.click();
+  return true;
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def healthy(url: str) -> bool:
+    """Whether the Streamlit server at `url` answers its health check."""
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.read().decode().strip() == "ok"
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 class RunCounter:
