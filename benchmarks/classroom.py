@@ -22,7 +22,6 @@ import random
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import tomllib
@@ -33,7 +32,7 @@ from typing import Any
 
 import common  # noqa: F401 (it puts tests/e2e, with streamlit_harness, on sys.path)
 import psutil
-from streamlit_harness import CHROMIUM_ARGS, IDLE, free_port, healthy
+from streamlit_harness import CHROMIUM_ARGS, IDLE, free_port, healthy, streamlit_command
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_TOML = REPO_ROOT / ".streamlit" / "config.toml"
@@ -304,21 +303,7 @@ async def streamlit_server(script: str = "app.py") -> AsyncIterator[Server]:
     the server and its children afterwards, also on errors and Ctrl-C."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        script,
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.fileWatcherType",
-        "none",
-    ]
+    command = streamlit_command(script, port)
     with tempfile.TemporaryFile("w+", prefix="classroom-streamlit-", suffix=".log") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
         server = Server(url, process, log)

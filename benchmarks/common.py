@@ -37,6 +37,7 @@ from streamlit_harness import (  # noqa: E402
     CLICK_SIDEBAR_LINK_SCRIPT,  # noqa: F401 (for bench_memory)
     free_port,
     healthy,
+    streamlit_command,
 )
 
 CHROMIUM = "/usr/bin/chromium"
@@ -227,23 +228,7 @@ def streamlit_server(script: str, timeout: float = SERVER_START_TIMEOUT_S) -> It
     once /_stcore/health answers ok; stops the server and its children afterwards."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        script,
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    command = streamlit_command(script, port)
     with tempfile.TemporaryFile("w+", prefix="bench-streamlit-", suffix=".log") as log:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -16,7 +15,7 @@ from browser_helpers import (
     SCREENSHOT_DIR,
 )
 from playwright.sync_api import Browser, Page, sync_playwright
-from streamlit_harness import count_runs, free_port, healthy
+from streamlit_harness import count_runs, free_port, healthy, streamlit_command
 
 SERVER_START_TIMEOUT_S = 60.0
 SERVER_LOG = ARTIFACTS_DIR / "streamlit-e2e.log"
@@ -31,21 +30,7 @@ def app_url() -> Iterator[str]:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    command = streamlit_command("app.py", port)
     with SERVER_LOG.open("w", encoding="utf-8") as log:
         server = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:

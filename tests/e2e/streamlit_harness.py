@@ -11,6 +11,7 @@ in one render, and a wait for "running" then never ends.) Needs Playwright and S
 from __future__ import annotations
 
 import socket
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -45,6 +46,27 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def streamlit_command(script: str, port: int) -> list[str]:
+    """`streamlit run <script>` headless on 127.0.0.1:`port`, no file watcher, no usage stats."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        script,
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
 
 
 def healthy(url: str) -> bool:
