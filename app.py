@@ -10,7 +10,7 @@ from attention import AttentionSteps, QueryWalkthrough, pca_2d, query_walkthroug
 from ui import inputs, present, pretrained, state
 from ui.export import lesson1_data, pytorch_snippet
 from ui.export_widgets import export_panel
-from ui.show import elide, fmt, fmt_factor, fmt_input, matrix_frame, plot, side_by_side, table
+from ui.show import agreement, elide, fmt, fmt_factor, fmt_input, matrix_frame, plot, side_by_side, table
 
 HAND_MADE, MODEL = "hand-made", "model"
 SOURCES = {HAND_MADE: "Hand-made vectors", MODEL: "A real model's token embeddings"}
@@ -276,11 +276,7 @@ def section_matrices(steps: AttentionSteps, walk: QueryWalkthrough, shown: slice
     if d > len(DIMS[shown]):
         st.caption(f"Showing the same 8 of the {d} dimensions as the embeddings table above.")
     difference = float((steps.context_vecs[q] - walk.context_vec).abs().max())
-    st.success(
-        f"Check: row {q + 1} of Z equals the step-by-step z({q + 1}) above "
-        f"(largest difference {difference:.1e}).",
-        icon=":material/check_circle:",
-    )
+    agreement(f"Check: row {q + 1} of Z equals the step-by-step z({q + 1}) above", difference)
 
 
 def section_each_query(steps: AttentionSteps, query: int) -> None:

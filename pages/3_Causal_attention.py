@@ -9,7 +9,7 @@ from attention.causal import apply_dropout, causal_attention, init_linear_qkv
 from ui import inputs, qkv, state
 from ui.export import lesson3_data, pytorch_snippet
 from ui.export_widgets import export_panel
-from ui.show import chart_grid, matrix_frame, plot, side_by_side, table
+from ui.show import agreement, chart_grid, matrix_frame, plot, side_by_side, table
 
 st.set_page_config(page_title="Attention Explorer: causal attention", layout="wide")
 inputs.sidebar()
@@ -90,12 +90,13 @@ with right:
         ),
         key="l3_weights_heatmap",
     )
-difference = float((steps.attn_weights - steps.renormalized_weights).abs().max())
-last_row = float((steps.attn_weights[-1] - steps.unmasked_weights[-1]).abs().max())
-st.success(
-    f"Both ways agree: largest difference {difference:.1e}. The last token sees everything, "
-    f"so its row equals the unmasked one (largest difference {last_row:.1e}).",
-    icon=":material/check_circle:",
+agreement(
+    "Both ways agree",
+    float((steps.attn_weights - steps.renormalized_weights).abs().max()),
+)
+agreement(
+    "The last token sees everything, so its row equals the unmasked one",
+    float((steps.attn_weights[-1] - steps.unmasked_weights[-1]).abs().max()),
 )
 st.subheader("Context vectors Z = weights · V")
 table(

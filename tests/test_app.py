@@ -86,7 +86,8 @@ def test_home_page_shows_the_seed_matrices():
     for trace, row in zip(per_query["data"], SIMPLE["weights"], strict=True):
         assert close(trace["y"], row)
     assert per_query["layout"]["sliders"][0]["active"] == 0  # starts at the picked query
-    assert "largest difference 0.0e+00" in at.success[0].value
+    assert at.success[0].value.startswith("Check: row 1 of Z equals the step-by-step z(1)")
+    assert not at.error
 
 
 def test_changing_the_query_changes_what_is_shown():
@@ -188,3 +189,16 @@ def test_a_bad_link_shows_a_message_and_the_seed_example(params):
     assert at.warning and at.warning[0].value.startswith("This link could not be opened")
     assert "<img" not in at.warning[0].value
     assert close(chart(at, "weights_heatmap")["data"][0]["z"], SIMPLE["weights"])
+
+
+def _agreement_page(difference: float) -> None:
+    from ui.show import agreement
+
+    agreement("Both agree", difference)
+
+
+@pytest.mark.parametrize(("difference", "passed"), [(0.0, True), (6e-8, True), (1e-3, False)])
+def test_an_agreement_check_can_fail(difference, passed):
+    at = AppTest.from_function(_agreement_page, args=(difference,)).run()
+    assert bool(at.success) is passed
+    assert bool(at.error) is not passed

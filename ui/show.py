@@ -86,6 +86,18 @@ def plot(fig: go.Figure, key: str, filename: str | None = None, container=st) ->
     )
 
 
+AGREE_TOL = 1e-5  # two float32 computations of the same numbers "agree" within this
+
+
+def agreement(claim: str, difference: float, tol: float = AGREE_TOL) -> None:
+    """Show `claim` as a passed check when `difference` is within `tol`, else as a failed one."""
+    detail = f"largest difference {difference:.1e}"
+    if difference <= tol:
+        st.success(f"{claim} ({detail}).", icon=":material/check_circle:")
+    else:
+        st.error(f"Expected: {claim}, but the {detail} exceeds {tol:.0e}.", icon=":material/error:")
+
+
 def fmt(value: float, decimals: int = 4) -> str:
     """A computed number the way the notebook prints it: fixed decimals."""
     return f"{value:.{decimals}f}"
