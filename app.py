@@ -7,8 +7,8 @@ import torch
 
 import charts
 from attention import AttentionSteps, QueryWalkthrough, pca_2d, query_walkthrough, simple_attention
+from lessons.export import lesson1_data, pytorch_snippet
 from ui import inputs, present, pretrained, state
-from ui.export import lesson1_data, pytorch_snippet
 from ui.export_widgets import export_panel
 from ui.show import (
     agreement,

@@ -14,8 +14,8 @@ from attention.trainable import (
     trainable_attention,
     variance_curve,
 )
+from lessons.export import lesson2_data, pytorch_snippet
 from ui import inputs, qkv, state
-from ui.export import lesson2_data, pytorch_snippet
 from ui.export_widgets import export_panel
 from ui.show import fmt, matrix_frame, plot, side_by_side, table
 

@@ -6,8 +6,8 @@ import streamlit as st
 
 import charts
 from attention.causal import apply_dropout, causal_attention, init_linear_qkv
+from lessons.export import lesson3_data, pytorch_snippet
 from ui import inputs, qkv, state
-from ui.export import lesson3_data, pytorch_snippet
 from ui.export_widgets import export_panel
 from ui.show import agreement, chart_grid, matrix_frame, plot, side_by_side, table
 

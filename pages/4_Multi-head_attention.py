@@ -7,8 +7,8 @@ import torch
 
 import charts
 from attention.multihead import from_wrapper, init_wrapper
+from lessons.export import lesson4_data, pytorch_snippet
 from ui import inputs, state
-from ui.export import lesson4_data, pytorch_snippet
 from ui.export_widgets import export_panel
 from ui.show import agreement, chart_grid, matrix_frame, plot, table
 

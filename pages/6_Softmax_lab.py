@@ -13,9 +13,9 @@ import torch
 
 import charts
 from attention import normalize
+from lessons.validate import InputError, check_value
 from ui import inputs
 from ui.show import plot
-from ui.validate import InputError, check_value
 
 # The seed notebook's softmax example: softmax gives 0.2105, 0.1469, 0.2676, 0.0822, 0.2928.
 GOLDEN_SCORES = [0.12, -0.24, 0.36, -0.82, 0.45]

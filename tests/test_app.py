@@ -9,7 +9,7 @@ import pytest
 from app_support import chart, open_app
 from streamlit.testing.v1 import AppTest
 
-from ui.nav import PAGES
+from lessons.catalog import PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = json.loads((ROOT / "tests" / "data" / "seed.json").read_text())

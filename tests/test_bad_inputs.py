@@ -14,7 +14,7 @@ from app_support import chart, open_app
 from bad_input_items import MARKUP, SPREADSHEET
 from streamlit.testing.v1 import AppTest
 
-from ui.validate import MAX_TOKENS, MAX_UPLOAD_BYTES, InputError, apply_edits, parse_tokens
+from lessons.validate import MAX_TOKENS, MAX_UPLOAD_BYTES, InputError, apply_edits, parse_tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = json.loads((ROOT / "tests" / "data" / "seed.json").read_text())["simple"]

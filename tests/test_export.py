@@ -26,7 +26,7 @@ from attention import SEED_TOKENS, embed_tokens, seed_inputs, simple_attention
 from attention.causal import causal_attention, init_linear_qkv
 from attention.multihead import from_wrapper, init_wrapper
 from attention.trainable import init_qkv_weights, trainable_attention
-from ui.export import (
+from lessons.export import (
     ESCAPE_NOTE,
     LessonData,
     Matrix,
@@ -514,7 +514,7 @@ def test_unknown_lessons_have_no_script():
 
 
 def test_the_export_module_does_not_import_streamlit():
-    probe = "import sys, ui.export; print('streamlit' in sys.modules)"
+    probe = "import sys, lessons.export; print('streamlit' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", probe],
         capture_output=True,
@@ -591,7 +591,7 @@ def big_panel_app() -> None:
     import torch
 
     from attention import simple_attention
-    from ui.export import lesson1_data, pytorch_snippet
+    from lessons.export import lesson1_data, pytorch_snippet
     from ui.export_widgets import export_panel
 
     x = torch.linspace(-1, 1, 64 * 384).reshape(64, 384)

@@ -15,50 +15,93 @@ from golden_data import REPO_ROOT
 ATTENTION_DIR = REPO_ROOT / "attention"
 UI_LIBRARIES = frozenset({"streamlit", "plotly", "pandas"})
 
+# The layers, bottom to top: a module may import its own layer and the layers below it.
+LAYERS = ("attention", "lessons", "charts", "ui", "screens")
+# The libraries each pure layer must never load (DESIGN.md, "Layers, one direction").
+FORBIDDEN = {
+    "attention": ("streamlit", "plotly", "pandas"),
+    "lessons": ("streamlit", "plotly"),
+    "charts": ("streamlit",),
+}
+
 PROBE = """
-import importlib.util, json, sys
+import importlib, json, pkgutil, sys
 watched = ("streamlit", "plotly", "pandas")
-def loaded():
-    return sorted(m for m in watched if m in sys.modules)
-report = {}
-import attention
-report["attention"] = loaded()
-import attention.scaled
-report["attention.scaled"] = loaded()
-if importlib.util.find_spec("charts") is not None:
-    import charts
-    report["charts"] = loaded()
-print(json.dumps(report))
+package = importlib.import_module(sys.argv[1])
+for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+    importlib.import_module(info.name)
+print(json.dumps(sorted(m for m in watched if m in sys.modules)))
 """
 
 
-@pytest.fixture(scope="module")
-def fresh_imports() -> dict[str, list[str]]:
-    """Which UI libraries a fresh interpreter has loaded after each import of the layers."""
+def loaded_after_importing(package: str) -> list[str]:
+    """The UI libraries a fresh interpreter has loaded after importing every module of `package`."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", PROBE, package],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-        timeout=120,
+        timeout=180,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
-def test_attention_imports_no_ui_library(fresh_imports):
-    assert fresh_imports["attention"] == []
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_pure_layer_loads_no_forbidden_library(layer):
+    loaded = set(loaded_after_importing(layer))
+    assert loaded.isdisjoint(FORBIDDEN[layer]), f"{layer} loads {sorted(loaded)}"
 
 
-def test_attention_scaled_imports_no_ui_library(fresh_imports):
-    assert fresh_imports["attention.scaled"] == []
+def layer_of(path: Path) -> str:
+    """The layer a source file belongs to: its top folder, or "screens" for app.py and pages/."""
+    top = path.relative_to(REPO_ROOT).parts[0]
+    return top if top in LAYERS else "screens"
 
 
-def test_charts_does_not_import_streamlit(fresh_imports):
-    if "charts" not in fresh_imports:
-        pytest.skip("no charts package in this checkout")
-    assert "streamlit" not in fresh_imports["charts"]
+def layer_sources() -> list[Path]:
+    files = [REPO_ROOT / "app.py", *sorted((REPO_ROOT / "pages").glob("*.py"))]
+    for layer in LAYERS[:-1]:
+        files += sorted((REPO_ROOT / layer).rglob("*.py"))
+    return files
+
+
+def project_imports(source: str) -> list[tuple[int, str]]:
+    """(line, top-level package) of every absolute import of one of the project's layers."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        found += [(node.lineno, n.split(".")[0]) for n in names if n.split(".")[0] in LAYERS]
+    return found
+
+
+@pytest.mark.parametrize("path", layer_sources(), ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_imports_point_down_only(path):
+    rank = LAYERS.index(layer_of(path))
+    upward = [
+        f"{line}: {package}"
+        for line, package in project_imports(path.read_text(encoding="utf-8"))
+        if LAYERS.index(package) > rank
+    ]
+    assert upward == [], f"{path.name} imports a layer above its own"
+
+
+@pytest.mark.parametrize("path", layer_sources(), ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_no_forbidden_library_in_pure_layer_sources(path):
+    forbidden = FORBIDDEN.get(layer_of(path), ())
+    found = ui_imports(path.read_text(encoding="utf-8"), str(path))
+    assert [f for f in found if f.split(": ")[1].split(".")[0] in forbidden] == []
+
+
+def test_project_import_checker_finds_layers():
+    source = "import attention\nfrom ui.page import start\nimport os\nfrom charts import x"
+    assert project_imports(source) == [(1, "attention"), (2, "ui"), (4, "charts")]
 
 
 def ui_imports(source: str, filename: str = "<source>") -> list[str]:
@@ -115,3 +158,14 @@ def test_no_ui_import_in_attention_sources(path):
 )
 def test_ui_import_checker_finds_imports(source, expected):
     assert ui_imports(source) == expected
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in (REPO_ROOT / "ui").glob("*.py") if p.name != "__init__.py"),
+    ids=lambda p: p.name,
+)
+def test_ui_holds_only_streamlit_code(path):
+    """Code that does not call Streamlit belongs in a pure layer, not in ui/."""
+    found = ui_imports(path.read_text(encoding="utf-8"), str(path))
+    assert any(f.split(": ")[1].split(".")[0] == "streamlit" for f in found), path.name

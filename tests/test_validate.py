@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attention import SEED_INPUTS, SEED_TOKENS
-from ui.validate import (
+from lessons.validate import (
     MAX_ABS_VALUE,
     MAX_TOKENS,
     InputError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.export import LessonData, to_csv, to_json
+from lessons.export import LessonData, to_csv, to_json
 
 # Longer scripts (e.g. a real model's 384-d embeddings for many tokens) are offered as a file
 # only: drawing hundreds of kilobytes of code in the page would slow every phone down.

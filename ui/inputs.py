@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from attention import MAX_DIM
+from lessons.catalog import PAGES
+from lessons.validate import MAX_ABS_VALUE, MAX_TOKEN_CHARS, MAX_TOKENS
 from ui import present, state
-from ui.nav import PAGES
-from ui.validate import MAX_ABS_VALUE, MAX_TOKEN_CHARS, MAX_TOKENS
 
 
 def sidebar() -> None:

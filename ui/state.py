@@ -12,7 +12,7 @@ import streamlit as st
 import torch
 
 from attention import SEED_INPUTS, SEED_TOKENS
-from ui.validate import (
+from lessons.validate import (
     InputError,
     apply_edits,
     carry_over,

@@ -1,0 +1,1 @@
+"""Pure Python, one module per lesson: defaults, compute steps, exports, validation."""

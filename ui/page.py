@@ -1,0 +1,55 @@
+"""The frame every lesson page shares: page set-up and sidebar, the title line, the shared
+inputs, the export section and the link to the next lesson."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lessons import catalog
+from lessons.export import LessonData
+from ui import inputs, present, state
+from ui.export_widgets import export_panel
+
+
+def start(path: str) -> catalog.Page:
+    """Set up the page at `path` (its tab title, wide layout) and draw the shared sidebar."""
+    page = catalog.page(path)
+    st.set_page_config(page_title=f"Attention Explorer: {page.title}", layout="wide")
+    inputs.sidebar()
+    return page
+
+
+def header(page: catalog.Page, title: str, subtitle: str) -> None:
+    """The page title and the line under it: which lesson this is, and what it is about."""
+    st.title(title)
+    where = f"Lesson {page.lesson} of {catalog.LESSON_COUNT}" if page.lesson else page.label
+    st.caption(f"Attention Explorer · {where} · {subtitle}")
+
+
+def shared_inputs() -> None:
+    """The tokens and embeddings every lesson shares, in a closed expander, editable."""
+    T, d_in = state.inputs().shape
+    label = f"Tokens and embeddings (T = {T}, d_in = {d_in}; shared with every lesson)"
+    with st.expander(label, icon=":material/table_edit:"):
+        inputs.embedding_editor()
+
+
+def export_section(data: LessonData, snippet: str, key_prefix: str) -> None:
+    """The "Take the numbers home" section: CSV, JSON and the lesson as PyTorch code."""
+    if present.presenting():
+        return
+    st.header("Take the numbers home")
+    export_panel(data, snippet, key_prefix=key_prefix)
+
+
+def next_lesson(path: str) -> None:
+    """A link, in the page itself, to the lesson after this one (if there is one)."""
+    following = catalog.next_lesson(path)
+    if following is None:
+        return
+    st.divider()
+    st.page_link(
+        following.path,
+        label=f"Next: lesson {following.label}",
+        icon=":material/arrow_forward:",
+    )
