@@ -8,19 +8,10 @@ import torch
 import charts
 from attention import AttentionSteps, QueryWalkthrough, pca_2d, query_walkthrough, simple_attention
 from lessons.export import lesson1_data, pytorch_snippet
+from lessons.numbers import elide, fmt, fmt_factor, fmt_input
 from ui import inputs, present, pretrained, state
 from ui.export_widgets import export_panel
-from ui.show import (
-    agreement,
-    elide,
-    fmt,
-    fmt_factor,
-    fmt_input,
-    matrix_frame,
-    plot,
-    side_by_side,
-    table,
-)
+from ui.show import agreement, matrix_frame, plot, side_by_side, table
 
 HAND_MADE, MODEL = "hand-made", "model"
 SOURCES = {HAND_MADE: "Hand-made vectors", MODEL: "A real model's token embeddings"}

@@ -15,9 +15,10 @@ from attention.trainable import (
     variance_curve,
 )
 from lessons.export import lesson2_data, pytorch_snippet
+from lessons.numbers import fmt
 from ui import inputs, qkv, state
 from ui.export_widgets import export_panel
-from ui.show import fmt, matrix_frame, plot, side_by_side, table
+from ui.show import matrix_frame, plot, side_by_side, table
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -4,18 +4,16 @@ break in 32-bit floats."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
 
-import pandas as pd
 import streamlit as st
 import torch
 
 import charts
 from attention import normalize
+from lessons.numbers import fmt_any, fmt_row
 from lessons.validate import InputError, check_value
-from ui import inputs
-from ui.show import plot
+from ui import inputs, quiz
+from ui.show import plot, text_table
 
 # The seed notebook's softmax example: softmax gives 0.2105, 0.1469, 0.2676, 0.0822, 0.2928.
 GOLDEN_SCORES = [0.12, -0.24, 0.36, -0.82, 0.45]
@@ -38,7 +36,6 @@ EXP_LIMIT = math.log(torch.finfo(torch.float32).max)  # about 88.72
 # Canonical state under plain keys (widget keys are dropped on a page switch).
 SCORES = "ax_softmax_scores"  # the last good row of scores, a list of floats
 ERROR = "ax_softmax_error"  # the message about the last bad input, if any
-REVEALED = "ax_softmax_revealed"  # question -> the row of scores its answer was revealed for
 W_SCORES = "w_softmax_scores_text"
 W_SCALE = "w_softmax_scale"
 
@@ -93,90 +90,7 @@ def use_preset(scores: list[float]) -> None:
     st.session_state.pop(ERROR, None)
 
 
-def reveal(question: str, row: tuple[float, ...]) -> None:
-    st.session_state[REVEALED][question] = row
-
-
 # Display helpers -------------------------------------------------------------------------------
-
-
-def show(value: float) -> str:
-    """A number as table text: 4 decimals, scientific when tiny or huge, and 'NaN', 'inf',
-    '-inf' spelled out."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if value == 0:
-        return "0"
-    if 1e-4 <= abs(value) < 1e6:
-        return f"{value:.4f}"
-    return f"{value:.4e}"
-
-
-def show_row(values: torch.Tensor) -> str:
-    return "[" + ", ".join(show(v) for v in values.double().tolist()) + "]"
-
-
-def text_table(
-    columns: dict[str, list[str]], key: str, helps: dict[str, str] | None = None
-) -> None:
-    """A read-only table of number texts, right-aligned like numbers; `helps` gives a column
-    header a tooltip."""
-    helps = helps or {}
-    frame = pd.DataFrame(columns)
-    config = {
-        name: st.column_config.TextColumn(name, alignment="right", help=helps.get(name))
-        for name in list(columns)[1:]
-    }
-    height = 35 * (len(frame) + 1) + 3  # every row, no inner scrolling
-    st.dataframe(frame, key=key, hide_index=True, column_config=config, height=height)
-
-
-def ask(
-    question: str,
-    row_id: tuple[float, ...],
-    prompt: str,
-    options: list,
-    format_func: Callable[[Any], str],
-    right: set,
-    answer: str,
-    explanation: str,
-) -> None:
-    """A radio with nothing preselected, a Reveal button, and the computed answer once it is
-    revealed for the row `row_id` (a new row of scores hides it again)."""
-    with st.container(border=True):
-        choice = st.radio(
-            prompt,
-            options,
-            index=None,
-            format_func=format_func,
-            key=f"w_softmax_predict_{question}_{len(options)}",
-            persist_state="session",
-        )
-        st.button(
-            "Reveal",
-            key=f"w_softmax_reveal_{question}",
-            on_click=reveal,
-            args=(question, row_id),
-            disabled=choice is None,
-            help="Pick your prediction first." if choice is None else None,
-            icon=":material/visibility:",
-        )
-        revealed_for = st.session_state[REVEALED].get(question)
-        if revealed_for == row_id:
-            if choice is None:
-                st.info(f"The answer: {answer}", icon=":material/info:")
-            elif choice in right:
-                st.success(f"Right, {answer}", icon=":material/check_circle:")
-            else:
-                st.info(
-                    f"Not quite: you picked “{format_func(choice)}”, but {answer}",
-                    icon=":material/info:",
-                )
-            st.markdown(explanation)
-        elif revealed_for is not None:
-            st.caption("The scores changed since you revealed the answer: predict again.")
 
 
 # Page ------------------------------------------------------------------------------------------
@@ -187,7 +101,6 @@ if SCORES not in st.session_state:
     st.session_state[SCORES] = list(GOLDEN_SCORES)
 if W_SCORES not in st.session_state:
     st.session_state[W_SCORES] = scores_text(st.session_state[SCORES])
-st.session_state.setdefault(REVEALED, {})
 
 st.title("Softmax lab")
 st.caption("Attention Explorer · lab · from scores to weights, and where it can go wrong")
@@ -257,9 +170,9 @@ if nonfinite:
     )
 text_table(
     {"entry": [*labels, "total"]}
-    | {"z": [*(show(v) for v in z.double().tolist()), show(float(z.sum()))]}
+    | {"z": [*(fmt_any(v) for v in z.double().tolist()), fmt_any(float(z.sum()))]}
     | {
-        SHORT[m]: [*(show(v) for v in w.double().tolist()), show(float(w.sum()))]
+        SHORT[m]: [*(fmt_any(v) for v in w.double().tolist()), fmt_any(float(w.sum()))]
         for m, w in weights.items()
     },
     key="softmax_lab_table",
@@ -302,7 +215,7 @@ elif bool((sum_weights < 0).any()) or bool((sum_weights > 1).any()):
     if total < 0:
         lowest = int(torch.argmin(z))
         message += (
-            f" The scores add up to a negative number ({show(total)}), so every sign flips: "
+            f" The scores add up to a negative number ({fmt_any(total)}), so every sign flips: "
             f"the lowest score, {labels[lowest]}, gets the largest weight."
         )
     st.warning(message, icon=":material/warning:")
@@ -334,9 +247,9 @@ with naive_column:
     text_table(
         {
             "entry": labels,
-            "z": [show(v) for v in z.double().tolist()],
-            "exp(z)": [show(v) for v in exp_naive.double().tolist()],
-            "naive softmax": [show(v) for v in weights["naive_softmax"].double().tolist()],
+            "z": [fmt_any(v) for v in z.double().tolist()],
+            "exp(z)": [fmt_any(v) for v in exp_naive.double().tolist()],
+            "naive softmax": [fmt_any(v) for v in weights["naive_softmax"].double().tolist()],
         },
         key="softmax_lab_naive_table",
     )
@@ -345,9 +258,9 @@ with stable_column:
     text_table(
         {
             "entry": labels,
-            "z − max z": [show(v) for v in shifted.double().tolist()],
-            "exp(z − max z)": [show(v) for v in exp_stable.double().tolist()],
-            "softmax (stable)": [show(v) for v in weights["softmax"].double().tolist()],
+            "z − max z": [fmt_any(v) for v in shifted.double().tolist()],
+            "exp(z − max z)": [fmt_any(v) for v in exp_stable.double().tolist()],
+            "softmax (stable)": [fmt_any(v) for v in weights["softmax"].double().tolist()],
         },
         key="softmax_lab_stable_table",
     )
@@ -370,7 +283,7 @@ elif not bool(weights["naive_softmax"].isfinite().all()):
     st.warning("The naive softmax gave inf or NaN here.", icon=":material/warning:")
 else:
     st.info(
-        f"No overflow at these scores: the largest exp(z) is {show(float(exp_naive.max()))}. "
+        f"No overflow at these scores: the largest exp(z) is {fmt_any(float(exp_naive.max()))}. "
         f"Push a score above {EXP_LIMIT:.2f} with a larger s, or press "
         "*Large scores (about 100)*.",
         icon=":material/info:",
@@ -384,17 +297,17 @@ st.markdown(
     "never underflows to 0."
 )
 st.code(
-    f"max z          = {show(float(z.max()))}\n"
-    f"z − max z      = {show_row(shifted)}\n"
-    f"exp(z − max z) = {show_row(exp_stable)}\n"
-    f"sum            = {show(float(exp_stable.sum()))}\n"
-    f"softmax        = {show_row(weights['softmax'])}",
+    f"max z          = {fmt_any(float(z.max()))}\n"
+    f"z − max z      = {fmt_row(shifted)}\n"
+    f"exp(z − max z) = {fmt_row(exp_stable)}\n"
+    f"sum            = {fmt_any(float(exp_stable.sum()))}\n"
+    f"softmax        = {fmt_row(weights['softmax'])}",
     language=None,
     wrap_lines=True,
 )
 stable = weights["softmax"]
 st.caption(
-    f"The stable softmax adds up to {show(float(stable.sum()))}"
+    f"The stable softmax adds up to {fmt_any(float(stable.sum()))}"
     + ("." if bool(stable.isfinite().all()) else ", with non-finite entries.")
 )
 
@@ -437,7 +350,7 @@ else:
 
 left, right = st.columns(2)
 with left:
-    ask(
+    quiz.ask(
         "top",
         row_id,
         "If we double every score z, which entry gets the most weight (stable softmax)?",
@@ -446,20 +359,22 @@ with left:
         set(winners),
         f"after doubling, {names} "
         + ("tie for" if len(winners) > 1 else "gets")
-        + f" the most weight ({show(top)}).",
+        + f" the most weight ({fmt_any(top)}).",
         "Doubling keeps the order of the scores, and softmax keeps the order too (a larger "
         "score always gets a larger exp), so the largest score keeps the largest weight. "
-        f"Only its size changes: {show(float(stable[winners[0]]))} before doubling, "
-        f"{show(top)} after.",
+        f"Only its size changes: {fmt_any(float(stable[winners[0]]))} before doubling, "
+        f"{fmt_any(top)} after.",
+        inputs_name="scores",
     )
 with right:
-    ask(
+    quiz.ask(
         "max",
         row_id,
         "If we double every score z, what happens to the largest weight?",
         list(CHANGES),
         lambda c: CHANGES[c],
         {change},
-        f"{CHANGES[change]}: {show(before_top)} before doubling, {show(after_top)} after.",
+        f"{CHANGES[change]}: {fmt_any(before_top)} before doubling, {fmt_any(after_top)} after.",
         why,
+        inputs_name="scores",
     )

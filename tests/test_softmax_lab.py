@@ -274,9 +274,9 @@ def test_scores_and_scale_survive_a_page_switch():
 
 
 def predict(at: AppTest, question: str, choice, options: int) -> AppTest:
-    at.radio(key=f"w_softmax_predict_{question}_{options}").set_value(choice)
+    at.radio(key=f"w_predict_{question}_{options}").set_value(choice)
     rerun(at)
-    at.button(key=f"w_softmax_reveal_{question}").click()
+    at.button(key=f"w_reveal_{question}").click()
     return rerun(at)
 
 
@@ -287,9 +287,9 @@ def top_entry(scores: list[float]) -> int:
 
 def test_reveal_checks_the_prediction_against_the_computed_answer():
     at = open_lab()
-    assert at.radio(key="w_softmax_predict_top_5").value is None  # nothing preselected
-    assert at.radio(key="w_softmax_predict_max_3").value is None
-    assert at.button(key="w_softmax_reveal_top").disabled
+    assert at.radio(key="w_predict_top_5").value is None  # nothing preselected
+    assert at.radio(key="w_predict_max_3").value is None
+    assert at.button(key="w_reveal_top").disabled
 
     best = top_entry(EXAMPLE["scores"])
     assert best == 4

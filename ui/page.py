@@ -3,6 +3,8 @@ inputs, the export section and the link to the next lesson."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from lessons import catalog
@@ -32,6 +34,16 @@ def shared_inputs() -> None:
     label = f"Tokens and embeddings (T = {T}, d_in = {d_in}; shared with every lesson)"
     with st.expander(label, icon=":material/table_edit:"):
         inputs.embedding_editor()
+
+
+def steps(titles: list[str]) -> Callable[[int], bool]:
+    """The lesson's steps. In presentation mode: Back / Next controls, and a test that is True
+    for the current step only; otherwise every step is shown. Use: `show = page.steps([...])`,
+    then `if show(0): ...`, `if show(1): ...` in lesson order."""
+    if not present.presenting():
+        return lambda _index: True
+    current = present.step_controls(titles)
+    return lambda index: index == current
 
 
 def export_section(data: LessonData, snippet: str, key_prefix: str) -> None:

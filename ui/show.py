@@ -98,29 +98,6 @@ def agreement(claim: str, difference: float, tol: float = AGREE_TOL) -> None:
         st.error(f"Expected: {claim}, but the {detail} exceeds {tol:.0e}.", icon=":material/error:")
 
 
-def fmt(value: float, decimals: int = 4) -> str:
-    """A computed number the way the notebook prints it: fixed decimals."""
-    return f"{value:.{decimals}f}"
-
-
-def fmt_input(value: float) -> str:
-    """An input value as the user typed it: up to 4 significant digits, no trailing zeros."""
-    return f"{value + 0.0:.4g}"  # + 0.0 turns -0.0 into 0
-
-
-def fmt_factor(value: float) -> str:
-    """An input value inside a product: negatives in brackets, e.g. (-0.5)×0.3."""
-    text = fmt_input(value)
-    return f"({text})" if value < 0 else text
-
-
-def elide(parts: list[str], keep: int = 4, limit: int = 8) -> list[str]:
-    """At most `limit` parts: the first `keep`, a count of the hidden ones, and the last."""
-    if len(parts) <= limit:
-        return parts
-    return [*parts[:keep], f"… {len(parts) - keep - 1} more …", parts[-1]]
-
-
 def matrix_frame(
     matrix: torch.Tensor, row_tokens: Sequence[str], columns: Sequence[str]
 ) -> pd.DataFrame:
@@ -138,3 +115,18 @@ def table(frame: pd.DataFrame, key: str, decimals: int = 4) -> None:
         if pd.api.types.is_numeric_dtype(frame[column])
     }
     st.dataframe(frame, key=key, hide_index=True, column_config=column_config)
+
+
+def text_table(
+    columns: dict[str, list[str]], key: str, helps: dict[str, str] | None = None
+) -> None:
+    """A read-only table of number texts, right-aligned like numbers; `helps` gives a column
+    header a tooltip."""
+    helps = helps or {}
+    frame = pd.DataFrame(columns)
+    config = {
+        name: st.column_config.TextColumn(name, alignment="right", help=helps.get(name))
+        for name in list(columns)[1:]
+    }
+    height = 35 * (len(frame) + 1) + 3  # every row, no inner scrolling
+    st.dataframe(frame, key=key, hide_index=True, column_config=config, height=height)
