@@ -24,17 +24,15 @@ from streamlit.testing.v1 import AppTest
 
 from attention import SEED_TOKENS, embed_tokens, seed_inputs, simple_attention
 from attention.causal import causal_attention, init_linear_qkv
-from attention.multihead import from_wrapper, init_wrapper
+from attention.multihead import init_wrapper
 from attention.trainable import init_qkv_weights, trainable_attention
+from lessons import lesson2, lesson3, lesson4
 from lessons.export import (
     ESCAPE_NOTE,
     LessonData,
     Matrix,
     escape_text,
     lesson1_data,
-    lesson2_data,
-    lesson3_data,
-    lesson4_data,
     printed_names,
     pytorch_snippet,
     shortest_float32,
@@ -59,22 +57,14 @@ def seed_lesson(number: int, tokens: list[str] | None = None, **options) -> Less
         return lesson1_data(tokens, x, simple_attention(x))
     if number == 2:
         weights = init_qkv_weights(x.shape[1], 2, 123)
-        return lesson2_data(tokens, x, weights, trainable_attention(x, weights), seed=123)
+        return lesson2.lesson_data(tokens, x, weights, trainable_attention(x, weights), seed=123)
     if number == 3:
         weights = init_linear_qkv(x.shape[1], 2, 789)
-        return lesson3_data(tokens, x, weights, causal_attention(x, *weights), seed=789)
-    module = from_wrapper(
-        init_wrapper(
-            x.shape[1],
-            options.get("num_heads", 2),
-            options.get("head_dim", 2),
-            seed=123,
-            causal=options.get("causal", True),
-        )
+        return lesson3.lesson_data(tokens, x, weights, lesson3.compute(x, weights), seed=789)
+    settings = lesson4.Settings(
+        options.get("num_heads", 2), options.get("head_dim", 2), 123, options.get("causal", True)
     )
-    with torch.inference_mode():
-        steps = module.steps(x)
-    return lesson4_data(tokens, x, module, steps, seed=123)
+    return lesson4.lesson_data(tokens, x, lesson4.compute(x, settings))
 
 
 def expected_results(number: int, x: torch.Tensor, **options) -> dict[str, torch.Tensor]:
@@ -583,7 +573,8 @@ def test_the_script_on_the_page_follows_the_settings():
     assert not at.exception
     weights = init_qkv_weights(3, 2, 7)
     x = seed_inputs()
-    expected = lesson2_data(list(SEED_TOKENS), x, weights, trainable_attention(x, weights), seed=7)
+    steps = trainable_attention(x, weights)
+    expected = lesson2.lesson_data(list(SEED_TOKENS), x, weights, steps, seed=7)
     assert at.get_by_key("l2_export_code").code[0].value == pytorch_snippet(expected).rstrip()
 
 

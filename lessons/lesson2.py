@@ -1,0 +1,285 @@
+"""Lesson 2: self-attention with trainable weights W_query, W_key, W_value, scaled by √d_k.
+
+Pure Python and torch (no Streamlit). Shape legend: T tokens, d_in embedding size,
+d_out projected size (d_k = d_out), K the d_k values of the why-scale experiment.
+Weights are in the (d_in, d_out) orientation: queries = inputs @ W_query.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import torch
+
+from attention.trainable import (
+    QKVWeights,
+    QueryLoop,
+    SelfAttentionV1,
+    SelfAttentionV2,
+    TrainableSteps,
+    query_attention_loop,
+    trainable_attention,
+)
+from lessons import export
+from lessons.export import LessonData, Matrix
+from lessons.numbers import fmt, fmt_factor
+
+DEFAULT_SEED = 123  # the book's torch.manual_seed(123) before torch.rand(d_in, d_out)
+DEFAULT_D_OUT = 2
+DEFAULT_FACTOR = 4.0
+VARIANCE_D_KS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+VARIANCE_SAMPLES = 2000
+WALK_QUERY = 1  # the book walks through query 2 (0-based 1)
+
+SOURCE = (
+    'Source: Sebastian Raschka, "Build a Large Language Model (From Scratch)", chapter 3 '
+    "(self-attention with trainable weights). The steps, the seed 123 and d_out = 2 are the "
+    "book's; the tokens and inputs are lesson 1's (the book uses its own six-word sentence), "
+    "and here you can edit every weight."
+)
+
+
+class Scaling(NamedTuple):
+    """What scaling by √d_k does to one query's row of weights.
+
+    before, after: (T,) softmax of the scaled scores and of factor × them;
+    grad_before, grad_after: the largest |∂a(i, j)/∂s(i, l)| over the row's softmax Jacobian;
+    winner_before, winner_after: the winner's own derivative a(1 − a)."""
+
+    factor: float
+    before: torch.Tensor
+    after: torch.Tensor
+    grad_before: float
+    grad_after: float
+    winner_before: float
+    winner_after: float
+
+
+class Lesson2(NamedTuple):
+    """Everything lesson 2 shows: steps (TrainableSteps), d_k, the walk-through of one query
+    (QueryLoop) and its difference from the matrix row, the means of the entries of Q and K,
+    and the largest difference between SelfAttention_v1 and SelfAttention_v2 (transposed
+    weights) on these inputs."""
+
+    steps: TrainableSteps
+    d_k: int
+    walk: QueryLoop
+    walk_difference: float
+    mean_query: float
+    mean_key: float
+    v1_output: torch.Tensor
+    v2_output: torch.Tensor
+    v1_v2_difference: float
+
+
+def v1_and_v2(inputs: torch.Tensor, weights: QKVWeights) -> tuple[torch.Tensor, torch.Tensor]:
+    """SelfAttention_v1 holding `weights` (d_in, d_out) as nn.Parameter, and SelfAttention_v2
+    whose nn.Linear layers hold the same weights transposed, (d_out, d_in); both run on
+    inputs (T, d_in) -> (T, d_out) each."""
+    d_in, d_out = weights.W_query.shape
+    with torch.random.fork_rng(devices=[]):  # their random init is overwritten below
+        v1, v2 = SelfAttentionV1(d_in, d_out), SelfAttentionV2(d_in, d_out)
+    with torch.no_grad():
+        for name, W in zip(QKVWeights._fields, weights, strict=True):
+            getattr(v1, name).copy_(W)  # (d_in, d_out)
+            getattr(v2, name).weight.copy_(W.T)  # nn.Linear stores (d_out, d_in)
+        return v1(inputs), v2(inputs)
+
+
+def compute(inputs: torch.Tensor, weights: QKVWeights) -> Lesson2:
+    """Lesson 2's numbers for inputs (T, d_in) and weights (each (d_in, d_out))."""
+    steps = trainable_attention(inputs, weights)
+    q = min(WALK_QUERY, inputs.shape[0] - 1)
+    walk = query_attention_loop(inputs, weights, q)
+    walk_difference = float((walk.attn_scores - steps.attn_scores[q]).abs().max())
+    v1, v2 = v1_and_v2(inputs, weights)
+    return Lesson2(
+        steps,
+        weights.W_key.shape[1],
+        walk,
+        walk_difference,
+        float(steps.queries.mean()),
+        float(steps.keys.mean()),
+        v1,
+        v2,
+        float((v1 - v2).abs().max()),
+    )
+
+
+def _softmax_gradients(weights: torch.Tensor) -> tuple[float, float]:
+    """Largest |entry| of the softmax Jacobian diag(a) − a aᵀ of a row (T,), and the winner's
+    own entry a(1 − a)."""
+    jacobian = torch.diag(weights) - torch.outer(weights, weights)  # (T, T)
+    top = float(weights.max())
+    return float(jacobian.abs().max()), top * (1 - top)
+
+
+def scaling(scaled_row: torch.Tensor, factor: float) -> Scaling:
+    """Softmax of one query's scaled scores (T,) and of `factor` times them, with gradients."""
+    before = torch.softmax(scaled_row, dim=-1)
+    after = torch.softmax(scaled_row * factor, dim=-1)
+    grad_before, winner_before = _softmax_gradients(before)
+    grad_after, winner_after = _softmax_gradients(after)
+    return Scaling(factor, before, after, grad_before, grad_after, winner_before, winner_after)
+
+
+# Text built from the numbers -------------------------------------------------------------------
+
+
+def walk_lines(inputs: torch.Tensor, weights: QKVWeights, result: Lesson2) -> list[str]:
+    """The single-query walk-through as code-like lines with the student's numbers:
+    query_2 = x(2) @ W_query, keys, ω(2, 2) as a sum of products, query_2 @ keys.T."""
+    walk = result.walk
+    i = walk.query_index + 1
+    keys = result.steps.keys
+    q, k = walk.query, keys[walk.query_index]
+    products = " + ".join(
+        f"{fmt_factor(float(a))}×{fmt_factor(float(b))}" for a, b in zip(q, k, strict=True)
+    )
+    row = ", ".join(fmt(float(v)) for v in walk.attn_scores)
+    return [
+        f"query_{i} = x({i}) @ W_query = [{', '.join(fmt(float(v)) for v in q)}]",
+        f"keys = inputs @ W_key  # one key k(j) per token: {tuple(keys.shape)}",
+        f"ω({i}, {i}) = q({i}) · k({i}) = {products} = {fmt(float(q @ k))}",
+        f"attn_scores_{i} = query_{i} @ keys.T = [{row}]  # ω({i}, j) for every key j",
+    ]
+
+
+def mean_sentence(result: Lesson2) -> str:
+    """The means of the entries of Q and K, and what they say about the variance argument."""
+    return (
+        f"Mean entry of Q: {fmt(result.mean_query)}; of K: {fmt(result.mean_key)}. The weights "
+        "start in [0, 1), and the seed inputs are between 0 and 1 too, so this lesson's queries "
+        "and keys are not zero-mean: the argument above describes the usual set-up (weights "
+        "drawn around 0), not these numbers."
+    )
+
+
+class ScaleQuestion(NamedTuple):
+    """How dividing the scores by √d_k changes the largest weight of each row: the rows where
+    it goes down, stays the same (within 1e-7) and goes up."""
+
+    down: int
+    same: int
+    up: int
+
+    @property
+    def right(self) -> set[str]:
+        counts = {"down": self.down, "same": self.same, "up": self.up}
+        return {name for name, n in counts.items() if n == max(counts.values())}
+
+
+def scale_question(steps: TrainableSteps) -> ScaleQuestion:
+    """Compare each row's largest weight with and without the division by √d_k."""
+    unscaled = torch.softmax(steps.attn_scores, dim=-1).max(dim=-1).values  # (T,)
+    scaled = steps.attn_weights.max(dim=-1).values  # (T,)
+    change = scaled - unscaled
+    same = int((change.abs() <= 1e-7).sum())
+    down = int((change < -1e-7).sum())
+    return ScaleQuestion(down, same, len(change) - same - down)
+
+
+# Exported numbers and the script -----------------------------------------------------------------
+
+
+def qkv_matrices(
+    tokens: list[str], inputs: torch.Tensor, weights: QKVWeights, steps: TrainableSteps
+) -> list[Matrix]:
+    """inputs, W_query, W_key, W_value, queries, keys, values, attn_scores (shared with
+    lesson 3)."""
+    out = export.dims("out", weights.W_query.shape[1])
+    return [
+        export.token_matrix("inputs", inputs, tokens, export.dims("dim", inputs.shape[1])),
+        *export.weight_matrices(weights, QKVWeights._fields),
+        export.token_matrix("queries", steps.queries, tokens, out),
+        export.token_matrix("keys", steps.keys, tokens, out),
+        export.token_matrix(
+            "values", steps.values, tokens, export.dims("out", steps.values.shape[1])
+        ),
+        export.token_matrix("attn_scores", steps.attn_scores, tokens, tokens),
+    ]
+
+
+def lesson_data(
+    tokens: Sequence[str],
+    inputs: torch.Tensor,
+    weights: QKVWeights,
+    steps: TrainableSteps,
+    seed: int | None = None,
+) -> LessonData:
+    """Lesson 2's export: inputs, W_query, W_key, W_value (d_in, d_out), queries, keys,
+    values (T, d_out), attn_scores, scaled_scores, attn_weights (T, T), context_vecs."""
+    tokens = list(tokens)
+    d_k = weights.W_key.shape[1]
+    return LessonData(
+        2,
+        "Lesson 2: self-attention with trainable weights",
+        tokens,
+        [
+            *qkv_matrices(tokens, inputs, weights, steps),
+            export.token_matrix("scaled_scores", steps.scaled_scores, tokens, tokens),
+            export.token_matrix("attn_weights", steps.attn_weights, tokens, tokens),
+            export.token_matrix(
+                "context_vecs",
+                steps.context_vecs,
+                tokens,
+                export.dims("out", steps.values.shape[1]),
+            ),
+        ],
+        settings={"T": len(tokens), "d_in": inputs.shape[1], "d_out": d_k, "seed": seed},
+        notes=[
+            "queries = inputs @ W_query (likewise keys, values); attn_scores = queries @ keys.T; "
+            f"scaled_scores = attn_scores / sqrt(d_k) with d_k = {d_k}; attn_weights = softmax "
+            "of each row; context_vecs = attn_weights @ values. The W matrices are the ones on "
+            "the page, including your edits."
+        ],
+    )
+
+
+def qkv_script_lines(data: LessonData) -> list[str]:
+    """The script up to the scaled scores (shared with lesson 3): header, literals, Q, K, V,
+    attn_scores, scaled_scores."""
+    T, d_in = data.matrix("inputs").values.shape
+    d_out = data.matrix("W_query").values.shape[1]
+    shape = f"(d_in, d_out) = ({d_in}, {d_out})"
+    return [
+        export.script_header(data),
+        export.literal_block(
+            data,
+            ["inputs", "W_query", "W_key", "W_value"],
+            {
+                "inputs": f"(T, d_in) = ({T}, {d_in})",
+                "W_query": shape,
+                "W_key": shape,
+                "W_value": shape,
+            },
+        ),
+        "",
+        "queries = inputs @ W_query  # (T, d_in) x (d_in, d_out) -> (T, d_out)",
+        "keys = inputs @ W_key  # (T, d_in) x (d_in, d_out) -> (T, d_out)",
+        "values = inputs @ W_value  # (T, d_in) x (d_in, d_out) -> (T, d_out)",
+        "attn_scores = queries @ keys.T  # (T, d_out) x (d_out, T) -> (T, T)",
+        "d_k = keys.shape[-1]",
+        "scaled_scores = attn_scores * (1 / d_k**0.5)  # divide by sqrt(d_k)",
+    ]
+
+
+def script(data: LessonData) -> str:
+    """Lesson 2 as a self-contained PyTorch script that prints the computed matrices."""
+    return "\n".join(
+        [
+            *qkv_script_lines(data),
+            "attn_weights = torch.softmax(scaled_scores, dim=-1)  # (T, T): each row sums to 1",
+            "context_vecs = attn_weights @ values  # (T, T) x (T, d_out) -> (T, d_out)",
+            export.SHOW_FUNCTION,
+            export.show_lines(export.printed_names(data)),
+            "",
+        ]
+    )
+
+
+def sqrt_d_k(d_k: int) -> str:
+    """√d_k as the page writes it, e.g. "√2 = 1.4142"."""
+    return f"√{d_k} = {math.sqrt(d_k):.4f}"

@@ -1,0 +1,183 @@
+"""Lesson 3: causal attention (no looking ahead) and dropout on the attention weights.
+
+Pure Python and torch (no Streamlit). Shape legend: T tokens, d_in embedding size,
+d_out projected size (d_k = d_out). Weights (d_in, d_out): queries = inputs @ W_query.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import torch
+
+from attention.causal import CausalSteps, DropoutResult, apply_dropout, causal_attention
+from attention.trainable import QKVWeights
+from lessons import export, lesson2
+from lessons.export import LessonData
+
+DEFAULT_SEED = 789  # the book's torch.manual_seed(789) before SelfAttention_v2
+DEFAULT_D_OUT = 2
+DEFAULT_P = 0.5
+DEFAULT_DROPOUT_SEED = 123
+MAX_P = 0.9
+SAME_TOL = 1e-6  # a row "equals" lesson 2's when no weight differs by more
+
+SOURCE = (
+    'Source: Sebastian Raschka, "Build a Large Language Model (From Scratch)", chapter 3 '
+    "(hiding future words with causal attention; masking additional attention weights with "
+    "dropout). The seed 789 and nn.Linear weights are the book's SelfAttention_v2 set-up; the "
+    "tokens and inputs are lesson 1's. Where the app differs: the book shows nn.Dropout on a "
+    "6 × 6 matrix of ones and inside CausalAttention during training; here the dropout mask "
+    "is drawn with its own seeded generator (kept where a uniform draw is at least p), so the "
+    "same seed gives other dropped positions than nn.Dropout, and it works on one sequence, "
+    "not a batch."
+)
+
+
+class Lesson3(NamedTuple):
+    """Lesson 3's numbers: steps (CausalSteps), scaled_scores (T, T) = Ω / √d_k without mask,
+    ways_difference (way 1 vs way 2), last_row_difference (last causal row vs lesson 2's row),
+    same_rows: indices of the rows that equal lesson 2's unmasked rows (within SAME_TOL)."""
+
+    steps: CausalSteps
+    scaled_scores: torch.Tensor
+    ways_difference: float
+    last_row_difference: float
+    same_rows: list[int]
+
+
+def compute(inputs: torch.Tensor, weights: QKVWeights) -> Lesson3:
+    """Causal attention both ways for inputs (T, d_in) and weights (each (d_in, d_out))."""
+    steps = causal_attention(inputs, *weights)
+    d_k = weights.W_key.shape[1]
+    differences = (steps.attn_weights - steps.unmasked_weights).abs().amax(dim=-1)  # (T,)
+    return Lesson3(
+        steps,
+        steps.attn_scores * (1.0 / math.sqrt(d_k)),  # as scaled_dot_product does
+        float((steps.attn_weights - steps.renormalized_weights).abs().max()),
+        float(differences[-1]),
+        [i for i, d in enumerate(differences.tolist()) if d <= SAME_TOL],
+    )
+
+
+class Dropout(NamedTuple):
+    """Dropout on the causal weights: result (mask_kept, dropped_weights), kept count among
+    the visible weights, the factor 1 / (1 − p) and the row sums (T,) afterwards.
+    colour_max = factor: the largest value a kept weight can reach."""
+
+    p: float
+    result: DropoutResult
+    kept: int
+    visible: int
+    factor: float
+    row_sums: torch.Tensor
+
+    @property
+    def colour_max(self) -> float:
+        return self.factor
+
+
+def dropout(steps: CausalSteps, p: float, seed: int) -> Dropout:
+    """Drop each causal weight independently with probability p (seeded), scale the kept ones
+    by 1 / (1 − p). p in [0, 1)."""
+    result = apply_dropout(steps.attn_weights, p, seed)
+    visible = ~steps.mask
+    return Dropout(
+        p,
+        result,
+        int((result.mask_kept & visible).sum()),
+        int(visible.sum()),
+        1.0 / (1.0 - p),
+        result.dropped_weights.sum(dim=-1),
+    )
+
+
+ALGEBRA = (
+    "With s(i, j) = ω(i, j) / √d_k and the visible keys j ≤ i: "
+    "a(i, j) / Σ_{l ≤ i} a(i, l) = [e^s(i, j) / Σ_all e^s(i, l)] / [Σ_{l ≤ i} e^s(i, l) / "
+    "Σ_all e^s(i, l)] = e^s(i, j) / Σ_{l ≤ i} e^s(i, l): the common denominator cancels, "
+    "leaving the softmax over the visible keys. Way 2 gives the same, since e^−∞ = 0."
+)
+
+
+# Predict, then reveal ------------------------------------------------------------------------
+
+ROW_OPTIONS = ("first", "last", "none")
+
+
+def rows_question(result: Lesson3, T: int) -> set[str]:
+    """Which of the options "the first token's row", "the last token's row", "every row
+    changes" are right: the rows that equal lesson 2's unmasked weights."""
+    right = set()
+    if 0 in result.same_rows:
+        right.add("first")
+    if T - 1 in result.same_rows:
+        right.add("last")
+    return right or {"none"}
+
+
+# Exported numbers and the script -----------------------------------------------------------------
+
+
+def lesson_data(
+    tokens: Sequence[str],
+    inputs: torch.Tensor,
+    weights: QKVWeights,
+    result: Lesson3,
+    seed: int | None = None,
+) -> LessonData:
+    """Lesson 3's export: lesson 2's matrices plus the mask (T, T; 1 = future, hidden) and
+    masked_scores (scaled, −∞ in the future); attn_weights and context_vecs are causal.
+    Dropout is left out (see export.DROPOUT_NOTE)."""
+    tokens = list(tokens)
+    steps = result.steps
+    d_k = weights.W_key.shape[1]
+    return LessonData(
+        3,
+        "Lesson 3: causal attention",
+        tokens,
+        [
+            *lesson2.qkv_matrices(tokens, inputs, weights, steps),
+            export.token_matrix("scaled_scores", result.scaled_scores, tokens, tokens),
+            export.token_matrix("mask", steps.mask.to(torch.int64), tokens, tokens),
+            export.token_matrix("masked_scores", steps.masked_scores, tokens, tokens),
+            export.token_matrix("attn_weights", steps.attn_weights, tokens, tokens),
+            export.token_matrix(
+                "context_vecs",
+                steps.context_vecs,
+                tokens,
+                export.dims("out", steps.values.shape[1]),
+            ),
+        ],
+        settings={"T": len(tokens), "d_in": inputs.shape[1], "d_out": d_k, "seed": seed},
+        notes=[
+            "As lesson 2, then mask: 1 where the key comes after the query (the future). "
+            "masked_scores = scaled_scores with the future set to −∞; attn_weights = softmax "
+            "of each row of masked_scores; context_vecs = attn_weights @ values.",
+            export.DROPOUT_NOTE,
+        ],
+        caveat="The dropout above is not in the files or the code: its random draws could "
+        "differ on another machine. They hold the causal weights without dropout, as a model "
+        "uses them after training.",
+    )
+
+
+def script(data: LessonData) -> str:
+    """Lesson 3 as a self-contained PyTorch script that prints the computed matrices."""
+    return "\n".join(
+        [
+            *lesson2.qkv_script_lines(data),
+            "T = inputs.shape[0]",
+            "# True above the diagonal: key j comes after query i (the future), so it is hidden.",
+            "mask = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)  # (T, T)",
+            'masked_scores = scaled_scores.masked_fill(mask, float("-inf"))  # (T, T)',
+            "attn_weights = torch.softmax(masked_scores, dim=-1)  # (T, T): 0 in the future",
+            "context_vecs = attn_weights @ values  # (T, T) x (T, d_out) -> (T, d_out)",
+            "# Dropout is left out: its random draws can differ between machines and versions.",
+            export.SHOW_FUNCTION,
+            export.show_lines(export.printed_names(data)),
+            "",
+        ]
+    )
