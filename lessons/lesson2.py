@@ -7,7 +7,11 @@ Weights are in the (d_in, d_out) orientation: queries = inputs @ W_query.
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
 import math
+import textwrap
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -38,6 +42,26 @@ SOURCE = (
     "(self-attention with trainable weights). The steps, the seed 123 and d_out = 2 are the "
     "book's; the tokens and inputs are lesson 1's (the book uses its own six-word sentence), "
     "and here you can edit every weight."
+)
+
+WHY_SCALE = (
+    "Assume the entries of q and k are independent, with mean 0 and variance 1. Each "
+    "product q_m k_m then has mean 0 and variance 1, and q · k, a sum of d_k such "
+    "independent products, has variance exactly d_k. Dividing by √d_k brings it back to 1. "
+    "Without it, large d_k spreads the scores far apart and the softmax saturates: one "
+    "weight near 1, the others near 0. Its derivatives with respect to the scores s(i, l) "
+    "it is given, ∂a(i, j)/∂s(i, l) = "
+    "a(i, j)(δ_jl − a(i, l)) then all shrink towards 0, the winner's own a(1 − a) "
+    "included, so training gets little signal from any score."
+)
+CLASSES = (
+    "The book packs these steps into a small module. **SelfAttention_v1** holds W_query, "
+    "W_key and W_value as `nn.Parameter` matrices of shape (d_in, d_out) and computes "
+    "`x @ W_query`. **SelfAttention_v2** uses `nn.Linear(d_in, d_out, bias=False)` layers: "
+    "an `nn.Linear` stores its weight as (d_out, d_in) and computes `x @ weight.T`. So v2 "
+    "with the transposed weights Wᵀ computes exactly what v1 computes with W. (With the "
+    "same seed they would still start apart: `nn.Linear` draws its weights uniformly "
+    "between ±1/√d_in, not in [0, 1).)"
 )
 
 
@@ -283,3 +307,29 @@ def script(data: LessonData) -> str:
 def sqrt_d_k(d_k: int) -> str:
     """√d_k as the page writes it, e.g. "√2 = 1.4142"."""
     return f"√{d_k} = {math.sqrt(d_k):.4f}"
+
+
+def _without_docstrings(source: str) -> str:
+    """`source` with the docstrings of its classes and functions left out."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    drop: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef | ast.FunctionDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                end = first.end_lineno or first.lineno
+                drop.update(range(first.lineno - 1, end))
+                if end < len(lines) and not lines[end].strip():
+                    drop.add(end)  # the blank line after it
+    return "\n".join(line for i, line in enumerate(lines) if i not in drop)
+
+
+@functools.cache
+def classes_source() -> str:
+    """The source of SelfAttention_v1 and SelfAttention_v2 as they run here (docstrings left
+    out): the classes this lesson computes with."""
+    return "\n\n\n".join(
+        _without_docstrings(textwrap.dedent(inspect.getsource(cls)))
+        for cls in (SelfAttentionV1, SelfAttentionV2)
+    )

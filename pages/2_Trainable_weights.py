@@ -1,170 +1,200 @@
-"""Lesson 2: self-attention with trainable weights W_query, W_key, W_value, scaled by sqrt(d_k)."""
+"""Lesson 2: self-attention with trainable weights W_query, W_key, W_value, scaled by √d_k."""
 
 from __future__ import annotations
-
-import math
 
 import streamlit as st
 
 import charts
-from attention import normalize
-from attention.trainable import (
-    VarianceCurve,
-    init_qkv_weights,
-    trainable_attention,
-    variance_curve,
-)
-from lessons.export import lesson2_data, pytorch_snippet
+from attention.trainable import VarianceCurve, init_qkv_weights, variance_curve
+from lessons import lesson2
 from lessons.numbers import fmt
-from ui import inputs, qkv, state
-from ui.export_widgets import export_panel
-from ui.show import matrix_frame, plot, side_by_side, table
+from ui import inputs, page, qkv, quiz, state
+from ui.show import agreement, matrix_frame, plot, side_by_side, table
+
+PATH = "pages/2_Trainable_weights.py"
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def cached_variance_curve(seed: int) -> VarianceCurve:
     """The why-scale experiment: the same for a seed, so computed once, not on every rerun."""
-    return variance_curve((1, 2, 4, 8, 16, 32, 64, 128, 256, 512), samples=2000, seed=seed)
+    return variance_curve(lesson2.VARIANCE_D_KS, samples=lesson2.VARIANCE_SAMPLES, seed=seed)
 
 
-st.set_page_config(page_title="Attention Explorer: trainable weights", layout="wide")
-inputs.sidebar()
-
+info = page.start(PATH)
 tokens = state.tokens()
 x = state.inputs()  # (T, d_in)
 T, d_in = x.shape
 
-st.title("Self-attention with trainable weights")
-st.caption("Attention Explorer · Lesson 2 of 5 · queries, keys, values and scaling")
+page.header(info, "Self-attention with trainable weights", "queries, keys, values and scaling")
 st.markdown(
-    "In lesson 1 every token was compared with the others using its raw embedding. Real "
-    "models first give each token three different roles, each a learned linear map of its "
-    "embedding: a **query** q (what this token looks for), a **key** k (what it offers to "
-    "others) and a **value** v (what it passes on when chosen). The maps are the weight "
-    "matrices **W_query**, **W_key** and **W_value**, which training adjusts."
+    "In lesson 1 each input x(i) was compared with the others directly: ω(i, j) = x(i) · x(j). "
+    "Here each token first gets three vectors, each a learned linear map of its input: a "
+    "**query** q(i) (what this token looks for), a **key** k(j) (what it offers to others) and "
+    "a **value** v(j) (what it passes on). The maps are the weight matrices **W_query**, "
+    "**W_key** and **W_value**, which training adjusts."
 )
-with st.expander(f"Tokens and embeddings (T = {T}, d_in = {d_in}; shared with every lesson)"):
-    inputs.embedding_editor()
+st.caption(lesson2.SOURCE)
+page.shared_inputs()
 
-st.header("The weight matrices")
-st.markdown(
-    f"Each matrix has shape (d_in, d_out) = ({d_in}, d_out). As in the notebook, they start as "
-    "random numbers in [0, 1): `torch.manual_seed(seed)`, then `torch.rand(d_in, d_out)` for "
-    "W_query, W_key and W_value, in that order. Edit any entry to see its effect."
-)
-d_out, seed = qkv.d_out_and_seed("l2", default_seed=123)
+d_out, seed = qkv.d_out_and_seed("l2", default_seed=lesson2.DEFAULT_SEED)
 weights = qkv.qkv_weights("l2", init_qkv_weights, d_out, seed)
-qkv.weight_editors("l2")
-steps = trainable_attention(x, weights)
-d_k = d_out
-
-st.header("Step 1 · Queries, keys and values")
-st.markdown(
-    "Multiply the embeddings by each matrix: **Q = X W_query**, **K = X W_key**, "
-    f"**V = X W_value**. Each token now has three vectors of size d_out = {d_out}."
-)
+result = lesson2.compute(x, weights)
+steps, d_k = result.steps, result.d_k
 out_columns = [f"out {j + 1}" for j in range(d_out)]
-for column, (name, matrix) in zip(
-    st.columns(3),
-    (("Q (queries)", steps.queries), ("K (keys)", steps.keys), ("V (values)", steps.values)),
-    strict=True,
-):
-    with column:
-        st.subheader(name)
-        table(matrix_frame(matrix, tokens, out_columns), key=f"l2_table_{name[0]}")
-
-st.header("Step 2 · Scores, then scaling by √d_k")
-st.markdown(
-    "A score compares one token's query with another token's key: ω(i, j) = q(i) · k(j), all "
-    f"at once **Ω = Q Kᵀ**. Then every score is divided by √d_k = √{d_k} = {math.sqrt(d_k):.4f} "
-    "(d_k is the size of the keys) before the softmax. Why? See the experiment at the bottom."
+q = state.query()
+show = page.steps(
+    ["One query", "All queries at once", "Scores and scaling", "Weights", "Why √d_k", "Classes"]
 )
-left, right = side_by_side(2)
-with left:
-    plot(
-        charts.attention_heatmap(
-            steps.attn_scores, tokens, title="Scores Ω = Q Kᵀ", value_name="score", weights=False
-        ),
-        key="l2_scores_heatmap",
+
+if show(0):
+    st.header("One query, step by step")
+    st.markdown(
+        f"Each matrix has shape (d_in, d_out) = ({d_in}, {d_out}) and starts as random numbers in "
+        f"[0, 1): `torch.manual_seed({seed})`, then `torch.rand(d_in, d_out)` for W_query, W_key "
+        "and W_value, in that order. Edit any entry to see its effect."
     )
-with right:
+    with st.expander("W_query, W_key, W_value (editable)"):
+        qkv.weight_editors("l2")
+    i = result.walk.query_index + 1
+    st.markdown(
+        f"As the book does, take one query first: token {i}'s. Its query q({i}) meets every "
+        f"key k(j); the score ω({i}, {i}) is one dot product, and `query_{i} @ keys.T` gives all "
+        f"of row {i} at once."
+    )
+    st.code("\n".join(lesson2.walk_lines(x, weights, result)), language="text", wrap_lines=True)
+    agreement(f"The loop over keys gives row {i} of the matrix form below", result.walk_difference)
+
+if show(1):
+    st.header("All queries at once: Q, K, V")
+    st.markdown(
+        "Stack the inputs as rows of X: **Q = X W_query**, **K = X W_key**, **V = X W_value**. "
+        f"Row i of Q is q(i); each token now has three vectors of size d_out = {d_out}."
+    )
+    for column, (name, matrix) in zip(
+        st.columns(3),
+        (("Q (queries)", steps.queries), ("K (keys)", steps.keys), ("V (values)", steps.values)),
+        strict=True,
+    ):
+        with column:
+            st.subheader(name)
+            table(matrix_frame(matrix, tokens, out_columns), key=f"l2_table_{name[0]}")
+
+if show(2):
+    st.header("Scores, then scaling by √d_k")
+    st.markdown(
+        "ω(i, j) = q(i) · k(j), all at once **Ω = Q Kᵀ**. Unlike lesson 1's X Xᵀ this matrix is "
+        "not symmetric: q(i) · k(j) and q(j) · k(i) use different vectors. Then every score "
+        f"is divided by √d_k = {lesson2.sqrt_d_k(d_k)} (d_k is the size of the keys)."
+    )
+    left, right = side_by_side(2)
+    scores_title, scaled_title = "Scores ω(i, j) = q(i) · k(j)", "Scaled scores ω(i, j) / √d_k"
+    for column, matrix, title, key in (
+        (left, steps.attn_scores, scores_title, "l2_scores_heatmap"),
+        (right, steps.scaled_scores, scaled_title, "l2_scaled_heatmap"),
+    ):
+        with column:
+            figure = charts.attention_heatmap(
+                matrix, tokens, title=title, value_name="score", weights=False
+            )
+            plot(figure, key=key)
+    question = lesson2.scale_question(steps)
+    quiz.ask(
+        "l2_scale",
+        (tuple(tokens), tuple(x.flatten().tolist()), tuple(steps.queries.flatten().tolist())),
+        f"Predict: after dividing the scores by √d_k = {lesson2.sqrt_d_k(d_k)}, the largest "
+        "weight in each row of the softmax…",
+        ["up", "same", "down"],
+        {"up": "goes up", "same": "stays the same", "down": "goes down"}.get,
+        question.right,
+        f"in {question.down} of {T} rows it goes down, in {question.same} it stays the same "
+        f"(within 1e-7), in {question.up} it goes up.",
+        "Dividing by a number larger than 1 pulls a row's scores closer together, and the "
+        "softmax of closer scores is flatter, so the largest weight shrinks (unless all the "
+        "row's scores are equal). With d_k = 1 the division changes nothing.",
+    )
+
+if show(3):
+    st.header("Weights and context vectors")
+    st.markdown(
+        "Softmax each row of scaled scores into weights a(i, j), then mix the **values** (not "
+        "the inputs, as in lesson 1): z(i) = Σ_j a(i, j) v(j), all at once "
+        "**Z = softmax(Q Kᵀ / √d_k) V**."
+    )
+    left, right = side_by_side(2)
+    with left:
+        plot(
+            charts.attention_heatmap(
+                steps.attn_weights, tokens, title="Attention weights a(i, j)", value_name="a"
+            ),
+            key="l2_weights_heatmap",
+        )
+    with right:
+        st.subheader("Context vectors z(i)")
+        table(matrix_frame(steps.context_vecs, tokens, out_columns), key="l2_context_table")
+    q = inputs.query_picker("Query token for the bar chart")
+    plot(charts.weights_bar(steps.attn_weights[q], tokens, q), key="l2_query_weights_bar")
+    st.caption(
+        "The weights ignore word order: shuffle the tokens and each row just moves with its "
+        "token (lesson 1 shows this with your tokens). Lesson 5's model adds position "
+        "embeddings to its inputs."
+    )
+
+if show(4):
+    st.header("Why scale by √d_k?")
+    st.markdown(lesson2.WHY_SCALE)
+    if not show(3):  # otherwise the query picked under the weights applies here too
+        q = inputs.query_picker("Query token for the bar chart")
+    factor = st.slider(
+        "Multiply this query's scaled scores by",
+        min_value=1.0,
+        max_value=16.0,
+        value=lesson2.DEFAULT_FACTOR,
+        step=0.5,
+        key="l2_factor",
+        persist_state="session",
+        bind="query-params",
+        help="Bigger scores are what an unscaled model with a large d_k would produce.",
+    )
+    scale = lesson2.scaling(steps.scaled_scores[q], factor)
     plot(
-        charts.attention_heatmap(
-            steps.scaled_scores,
+        charts.grouped_bars(
+            {"softmax(scores)": scale.before, f"softmax({factor:g} × scores)": scale.after},
             tokens,
-            title="Scaled scores Ω / √d_k",
-            value_name="scaled score",
-            weights=False,
+            title=f"Softmax of the scores, and of {factor:g} × the scores",
+            y_title="weight",
+            styles=(("#0072B2", ""), ("#D55E00", "/")),
         ),
-        key="l2_scaled_heatmap",
+        key="l2_scale_bars",
     )
-
-st.header("Step 3 · Weights and context vectors")
-st.markdown(
-    "Softmax each row of scaled scores into weights, then mix the **value** vectors (not the "
-    "embeddings, as in lesson 1): **Z = softmax(Q Kᵀ / √d_k) V**."
-)
-left, right = side_by_side(2)
-with left:
+    st.caption(
+        f"Largest weight: {fmt(float(scale.before.max()))} before, "
+        f"{fmt(float(scale.after.max()))} after multiplying by {factor:g}. Largest softmax "
+        f"derivative: {fmt(scale.grad_before)} before, {fmt(scale.grad_after)} after; the "
+        f"winner's own a(1 − a): {fmt(scale.winner_before)} before, {fmt(scale.winner_after)} "
+        "after."
+    )
+    curve = cached_variance_curve(seed)
     plot(
-        charts.attention_heatmap(
-            steps.attn_weights, tokens, title="Attention weights", value_name="weight"
-        ),
-        key="l2_weights_heatmap",
+        charts.variance_chart(curve.d_ks, curve.var_unscaled, curve.var_scaled),
+        key="l2_variance_chart",
     )
-with right:
-    st.subheader("Context vectors Z")
-    table(matrix_frame(steps.context_vecs, tokens, out_columns), key="l2_context_table")
+    st.caption(
+        f"Each point: {lesson2.VARIANCE_SAMPLES:,} random pairs q, k with standard normal "
+        f"entries (seed above). At d_k = 512 the sample variance of q · k is "
+        f"{curve.var_unscaled[-1]:.0f}; divided by √d_k it is {curve.var_scaled[-1]:.2f}."
+    )
+    st.caption(lesson2.mean_sentence(result))
 
-q = inputs.query_picker("Query token for the bar chart")
-plot(charts.weights_bar(steps.attn_weights[q], tokens, q), key="l2_query_weights_bar")
+if show(5):
+    st.header("The same attention as a class, two ways")
+    st.markdown(lesson2.CLASSES)
+    st.code(lesson2.classes_source(), language="python")
+    agreement(
+        f"v1 with this page's weights and v2 with their transposes ({d_out}, {d_in}) give the "
+        "same context vectors",
+        result.v1_v2_difference,
+    )
 
-st.header("Why scale by √d_k?")
-st.markdown(
-    "If the entries of q and k are random with variance 1, their dot product is a sum of d_k "
-    "such products, so its **variance grows like d_k**. Large scores push softmax towards a "
-    "one-hot vector: one token gets nearly all the weight, and the gradients of the others "
-    "become tiny, so training stalls. Dividing by √d_k brings the variance back to about 1."
-)
-factor = st.slider(
-    "Multiply this query's scaled scores by",
-    min_value=1.0,
-    max_value=16.0,
-    value=4.0,
-    step=0.5,
-    key="l2_factor",
-    persist_state="session",
-    bind="query-params",
-    help="Bigger scores are what an unscaled model with a large d_k would produce.",
-)
-row = steps.scaled_scores[q]
-before, after = normalize(row, "softmax"), normalize(row * factor, "softmax")
-plot(
-    charts.grouped_bars(
-        {"softmax(scores)": before, f"softmax({factor:g} × scores)": after},
-        tokens,
-        title=f"Softmax of the scores, and of {factor:g} × the scores",
-        y_title="weight",
-        styles=(("#0072B2", ""), ("#D55E00", "/")),
-    ),
-    key="l2_scale_bars",
-)
-st.caption(
-    f"Largest weight: {fmt(float(before.max()))} before, {fmt(float(after.max()))} after "
-    f"multiplying by {factor:g}."
-)
-curve = cached_variance_curve(seed)
-plot(
-    charts.variance_chart(curve.d_ks, curve.var_unscaled, curve.var_scaled),
-    key="l2_variance_chart",
-)
-st.caption(
-    "Each point: 2,000 random pairs q, k with standard normal entries (seed above). "
-    f"At d_k = 512 the variance of q · k is {curve.var_unscaled[-1]:.0f}; divided by √d_k "
-    f"it is {curve.var_scaled[-1]:.2f}."
-)
-
-# Take the numbers home ----------------------------------------------------------------------
-st.header("Take the numbers home")
-lesson2 = lesson2_data(tokens, x, weights, steps, seed=seed)
-export_panel(lesson2, pytorch_snippet(lesson2), key_prefix="l2")
+data = lesson2.lesson_data(tokens, x, weights, steps, seed=seed)
+page.export_section(data, lesson2.script(data), key_prefix="l2")
+page.next_lesson(PATH)

@@ -5,155 +5,178 @@ from __future__ import annotations
 import streamlit as st
 
 import charts
-from attention.causal import apply_dropout, causal_attention, init_linear_qkv
-from lessons.export import lesson3_data, pytorch_snippet
-from ui import inputs, qkv, state
-from ui.export_widgets import export_panel
+from attention.causal import init_linear_qkv
+from lessons import lesson3
+from lessons.numbers import fmt
+from ui import inputs, page, qkv, quiz, state
 from ui.show import agreement, chart_grid, matrix_frame, plot, side_by_side, table
 
-st.set_page_config(page_title="Attention Explorer: causal attention", layout="wide")
-inputs.sidebar()
-
+PATH = "pages/3_Causal_attention.py"
+info = page.start(PATH)
 tokens = state.tokens()
 x = state.inputs()  # (T, d_in)
 T, d_in = x.shape
 
-st.title("Causal attention and dropout")
-st.caption("Attention Explorer · Lesson 3 of 5 · hiding the future")
+page.header(info, "Causal attention and dropout", "hiding the future")
 st.markdown(
-    "A model that writes text one token at a time (like GPT) must not peek at the tokens it "
-    "has not written yet. **Causal attention** lets token i attend only to tokens 1..i: every "
-    "weight above the diagonal becomes 0, and each row still adds up to 1."
+    "This lesson builds on lesson 2: the same queries, keys, values and scaled scores, with "
+    "one change. A model that writes text one token at a time (like GPT) must not use tokens "
+    "that come later. **Causal attention** lets query q(i) attend only to keys k(j) with "
+    "j ≤ i: every weight above the diagonal becomes 0, and each row still adds up to 1."
 )
-with st.expander(f"Tokens and embeddings (T = {T}, d_in = {d_in}; shared with every lesson)"):
-    inputs.embedding_editor()
+st.caption(lesson3.SOURCE)
+page.shared_inputs()
 
-st.header("The weights")
-st.markdown(
-    "As in the notebook: `torch.manual_seed(seed)`, then `nn.Linear(d_in, d_out, bias=False)` "
-    "for the query, key and value maps, in that order (shown here as (d_in, d_out) matrices)."
-)
-d_out, seed = qkv.d_out_and_seed("l3", default_seed=789)
+d_out, seed = qkv.d_out_and_seed("l3", default_seed=lesson3.DEFAULT_SEED)
 weights = qkv.qkv_weights("l3", init_linear_qkv, d_out, seed)
-with st.expander("W_query, W_key, W_value (editable)"):
-    qkv.weight_editors("l3")
-steps = causal_attention(x, *weights)
+result = lesson3.compute(x, weights)
+steps = result.steps
+show = page.steps(["The mask", "Way 1: zero, renormalise", "Way 2: −∞", "Dropout"])
 
-st.header("The causal mask")
-st.markdown(
-    "Row i is the query, column j the key. Query i may see key j only when j ≤ i: the "
-    "diagonal and everything below it."
-)
-plot(charts.mask_heatmap(steps.mask, tokens, title="Which keys each query may see"), key="l3_mask")
-
-st.header("Way 1 · Softmax, hide the future, renormalise")
-st.markdown(
-    "Compute the ordinary weights of lesson 2, set the future to 0 (now the rows add up to "
-    "less than 1), then divide each row by its sum."
-)
-way1 = chart_grid(340)
-for key, matrix, title in (
-    ("l3_unmasked", steps.unmasked_weights, "1. softmax(Ω / √d_k), no mask"),
-    ("l3_zeroed", steps.zeroed_weights, "2. future set to 0"),
-    ("l3_renormalized", steps.renormalized_weights, "3. each row divided by its sum"),
-):
-    plot(
-        charts.attention_heatmap(matrix, tokens, title=title, value_name="weight"),
-        key=key,
-        container=way1,
+if show(0):
+    st.header("The causal mask")
+    st.markdown(
+        "The weights: `torch.manual_seed(seed)`, then `nn.Linear(d_in, d_out, bias=False)` for "
+        "the query, key and value maps, in that order (shown as their transposes, "
+        "(d_in, d_out) matrices). Row i is query q(i), column j key k(j). Query q(i) may see "
+        "key k(j) only when j ≤ i: the diagonal and everything below it."
     )
-row_sums = steps.zeroed_weights.sum(dim=-1)
-st.caption("Row sums after step 2: " + ", ".join(f"{v:.4f}" for v in row_sums.tolist()) + ".")
+    with st.expander("W_query, W_key, W_value (editable)"):
+        qkv.weight_editors("l3")
+    plot(
+        charts.mask_heatmap(steps.mask, tokens, title="Which keys each query may see"),
+        key="l3_mask",
+    )
+    st.markdown(
+        "The mask is not only for writing one token at a time. In training the model reads a "
+        "whole sequence at once and every position i predicts the token that follows it, all "
+        "in parallel; the mask keeps each prediction from seeing the token it must predict, "
+        "or any later one. The mask also brings in the only sense of order so far: without "
+        "it, shuffling the tokens just shuffles the output rows (lesson 1 shows this)."
+    )
+    quiz.ask(
+        "l3_rows",
+        (tuple(tokens), tuple(x.flatten().tolist()), tuple(steps.queries.flatten().tolist())),
+        "Predict: which row of the causal weights equals lesson 2's row (no mask), for the "
+        "same weights?",
+        list(lesson3.ROW_OPTIONS),
+        {
+            "first": "the first token's row",
+            "last": "the last token's row",
+            "none": "every row changes",
+        }.get,
+        lesson3.rows_question(result, T),
+        f"the rows that equal the unmasked ones (within {lesson3.SAME_TOL:g}) are: "
+        + (", ".join(f"row {i + 1}" for i in result.same_rows) or "none")
+        + ".",
+        f"Query q({T}), the last, may see every key, so nothing is hidden from it and its row "
+        "stays as it was. The first query sees only itself: its weight on itself becomes 1.",
+    )
 
-st.header("Way 2 · −∞ before the softmax")
-st.markdown(
-    "Simpler and what models do: replace the future scores by −∞ before the softmax. "
-    "exp(−∞) = 0, so those weights are exactly 0 and the rest already add up to 1."
-)
-left, right = side_by_side(2)
-with left:
+if show(1):
+    st.header("Way 1 · Softmax, hide the future, renormalise")
+    st.markdown(
+        "Compute lesson 2's weights, set the future to 0 (now the rows add up to less than 1), "
+        "then divide each row by its sum. Why this is right: " + lesson3.ALGEBRA
+    )
+    way1 = chart_grid(340)
+    for key, matrix, title in (
+        ("l3_unmasked", steps.unmasked_weights, "1. softmax(ω / √d_k), no mask"),
+        ("l3_zeroed", steps.zeroed_weights, "2. future set to 0"),
+        ("l3_renormalized", steps.renormalized_weights, "3. each row divided by its sum"),
+    ):
+        plot(
+            charts.attention_heatmap(matrix, tokens, title=title, value_name="a"),
+            key=key,
+            container=way1,
+        )
+    sums = ", ".join(fmt(v) for v in steps.zeroed_weights.sum(dim=-1).tolist())
+    st.caption(f"Row sums after step 2: {sums}.")
+
+if show(2):
+    st.header("Way 2 · −∞ before the softmax")
+    st.markdown(
+        "Simpler, and what models do: replace the future scores by −∞ before the softmax. "
+        "e^−∞ = 0, so those weights are exactly 0 and the rest already add up to 1."
+    )
+    left, right = side_by_side(2)
+    with left:
+        plot(
+            charts.attention_heatmap(
+                steps.masked_scores,
+                tokens,
+                title="Scaled scores ω(i, j) / √d_k, future set to −∞",
+                value_name="score",
+                weights=False,
+            ),
+            key="l3_masked_scores",
+        )
+        st.caption("Empty cells are −∞.")
+    with right:
+        plot(
+            charts.attention_heatmap(
+                steps.attn_weights, tokens, title="Causal attention weights a(i, j)", value_name="a"
+            ),
+            key="l3_weights_heatmap",
+        )
+    agreement("Both ways agree", result.ways_difference)
+    agreement(
+        "The last token sees everything, so its row equals the unmasked one",
+        result.last_row_difference,
+    )
+    st.subheader("Context vectors z(i) = Σ_j a(i, j) v(j)")
+    out_columns = [f"out {j + 1}" for j in range(d_out)]
+    table(matrix_frame(steps.context_vecs, tokens, out_columns), key="l3_context_table")
+    q = inputs.query_picker("Query token for the bar chart")
+    plot(charts.weights_bar(steps.attn_weights[q], tokens, q), key="l3_query_weights_bar")
+
+if show(3):
+    st.header("Dropout")
+    st.markdown(
+        "During training, dropout sets each attention weight to 0 independently with "
+        "probability p, so the model cannot lean on a few connections. Every weight that is "
+        "kept is multiplied by 1 / (1 − p): its expected value is then its old value, because "
+        "it survives with probability 1 − p. (For p = 0.5 that factor is 2.) At inference "
+        "(`model.eval()`) dropout is switched off and the weights are used as they are."
+    )
+    left, right = st.columns(2)
+    p = left.slider(
+        "Dropout probability p",
+        min_value=0.0,
+        max_value=lesson3.MAX_P,
+        value=lesson3.DEFAULT_P,
+        step=0.05,
+        key="l3_p",
+        persist_state="session",
+        bind="query-params",
+    )
+    dropout_seed = right.number_input(
+        "Dropout seed",
+        min_value=0,
+        max_value=2**31 - 1,
+        value=lesson3.DEFAULT_DROPOUT_SEED,
+        step=1,
+        key="l3_dropout_seed",
+        persist_state="session",
+        bind="query-params",
+    )
+    drop = lesson3.dropout(steps, p, int(dropout_seed))
     plot(
         charts.attention_heatmap(
-            steps.masked_scores,
+            drop.result.dropped_weights,
             tokens,
-            title="Scaled scores with the future set to −∞",
-            value_name="scaled score",
-            weights=False,
+            title=f"Causal weights after dropout (p = {p:.2f})",
+            value_name="a",
         ),
-        key="l3_masked_scores",
+        key="l3_dropout_heatmap",
     )
-    st.caption("Empty cells are −∞.")
-with right:
-    plot(
-        charts.attention_heatmap(
-            steps.attn_weights, tokens, title="Causal attention weights", value_name="weight"
-        ),
-        key="l3_weights_heatmap",
+    sums = ", ".join(f"{v:.3f}" for v in drop.row_sums.tolist())
+    st.caption(
+        f"{drop.kept} of the {drop.visible} visible weights kept, each multiplied by "
+        f"1 / (1 − {p:.2f}) = {drop.factor:.4f}; the hidden ones stay 0. Row sums are now "
+        f"{sums}: each is 1 only on average over the random draws."
     )
-agreement(
-    "Both ways agree",
-    float((steps.attn_weights - steps.renormalized_weights).abs().max()),
-)
-agreement(
-    "The last token sees everything, so its row equals the unmasked one",
-    float((steps.attn_weights[-1] - steps.unmasked_weights[-1]).abs().max()),
-)
-st.subheader("Context vectors Z = weights · V")
-table(
-    matrix_frame(steps.context_vecs, tokens, [f"out {j + 1}" for j in range(d_out)]),
-    key="l3_context_table",
-)
-q = inputs.query_picker("Query token for the bar chart")
-plot(charts.weights_bar(steps.attn_weights[q], tokens, q), key="l3_query_weights_bar")
 
-st.header("Dropout")
-st.markdown(
-    "During training, dropout randomly switches off a share p of the attention weights, so the "
-    "model cannot lean on a few connections. Every weight that is kept is multiplied by "
-    "1 / (1 − p): on average a weight then keeps its value, because it survives with "
-    "probability 1 − p. (For p = 0.5 that factor is 2.) At inference (`model.eval()`) dropout "
-    "is switched off and the weights are used as they are."
-)
-left, right = st.columns(2)
-p = left.slider(
-    "Dropout probability p",
-    min_value=0.0,
-    max_value=0.9,
-    value=0.5,
-    step=0.05,
-    key="l3_p",
-    persist_state="session",
-    bind="query-params",
-)
-dropout_seed = right.number_input(
-    "Dropout seed",
-    min_value=0,
-    max_value=2**31 - 1,
-    value=123,
-    step=1,
-    key="l3_dropout_seed",
-    persist_state="session",
-    bind="query-params",
-)
-dropout = apply_dropout(steps.attn_weights, p, int(dropout_seed))
-kept = int(dropout.mask_kept.sum())
-plot(
-    charts.attention_heatmap(
-        dropout.dropped_weights,
-        tokens,
-        title=f"Causal weights after dropout (p = {p:.2f})",
-        value_name="weight",
-    ),
-    key="l3_dropout_heatmap",
-)
-st.caption(
-    f"{kept} of {T * T} entries kept (the mask's zeros stay zero), each multiplied by "
-    f"1 / (1 − {p:.2f}) = {1 / (1 - p):.4f}. Row sums are now "
-    + ", ".join(f"{v:.3f}" for v in dropout.dropped_weights.sum(dim=-1).tolist())
-    + ": 1 only on average."
-)
-
-# Take the numbers home ----------------------------------------------------------------------
-st.header("Take the numbers home")
-lesson3 = lesson3_data(tokens, x, weights, steps, seed=seed)
-export_panel(lesson3, pytorch_snippet(lesson3), key_prefix="l3")
+data = lesson3.lesson_data(tokens, x, weights, result, seed=seed)
+page.export_section(data, lesson3.script(data), key_prefix="l3")
+page.next_lesson(PATH)

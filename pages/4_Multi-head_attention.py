@@ -1,159 +1,147 @@
-"""Lesson 4: multi-head attention, built two ways that agree."""
+"""Lesson 4: multi-head attention, built two ways that agree, and the code that computes it."""
 
 from __future__ import annotations
 
 import streamlit as st
-import torch
 
 import charts
-from attention.multihead import from_wrapper, init_wrapper
-from lessons.export import lesson4_data, pytorch_snippet
-from ui import inputs, state
-from ui.export_widgets import export_panel
+from lessons import lesson4
+from lessons.numbers import fmt
+from ui import inputs, page, qkv, quiz, state
 from ui.show import agreement, chart_grid, matrix_frame, plot, table
 
-st.set_page_config(page_title="Attention Explorer: multi-head attention", layout="wide")
-inputs.sidebar()
-
+PATH = "pages/4_Multi-head_attention.py"
+info = page.start(PATH)
 tokens = state.tokens()
 x = state.inputs()  # (T, d_in)
 T, d_in = x.shape
 
-st.title("Multi-head attention")
-st.caption("Attention Explorer · Lesson 4 of 5 · several attentions side by side")
+page.header(info, "Multi-head attention", "several attentions side by side")
 st.markdown(
-    "One attention head learns one way of relating tokens. **Multi-head attention** runs "
-    "several heads in parallel, each with its own W_query, W_key and W_value, so different "
-    "heads can pick up different patterns. Their context vectors are put side by side "
-    "(concatenated) and mixed by one more matrix, the **output projection**."
+    "This lesson builds on lessons 2 and 3: one **head** is the attention of lesson 2 (its own "
+    "W_query, W_key and W_value, scores scaled by √d_k), with lesson 3's causal mask if you "
+    "switch it on. One head learns one way of relating tokens. **Multi-head attention** runs "
+    "several heads side by side on the same tokens, each with its own weights; their context "
+    "vectors are concatenated and mixed by one more matrix, the **output projection**."
 )
-with st.expander(f"Tokens and embeddings (T = {T}, d_in = {d_in}; shared with every lesson)"):
-    inputs.embedding_editor()
+st.caption(lesson4.SOURCE)
+page.shared_inputs()
 
-st.header("Settings")
-c1, c2, c3, c4 = st.columns(4)
-num_heads = int(
-    c1.number_input(
-        "num_heads",
-        min_value=1,
-        max_value=8,
-        value=2,
-        step=1,
-        key="l4_heads",
-        persist_state="session",
-        bind="query-params",
-    )
-)
-head_dim = int(
-    c2.number_input(
-        "head_dim",
-        min_value=1,
-        max_value=8,
-        value=2,
-        step=1,
-        key="l4_head_dim",
-        persist_state="session",
-        bind="query-params",
-    )
-)
-seed = int(
-    c3.number_input(
-        "Random seed",
-        min_value=0,
-        max_value=2**31 - 1,
-        value=123,
-        step=1,
-        key="l4_seed",
-        persist_state="session",
-        bind="query-params",
-    )
-)
-causal = c4.toggle(
-    "Causal mask", value=True, key="l4_causal", persist_state="session", bind="query-params"
-)
-d_out = num_heads * head_dim
+settings = qkv.multihead_settings()
+h, hd, d_out = settings.num_heads, settings.head_dim, settings.d_out
 st.markdown(
-    f"d_out = num_heads × head_dim = {num_heads} × {head_dim} = **{d_out}**. Weights start "
-    f"from `torch.manual_seed({seed})` and `nn.Linear` layers, as in the notebook."
+    f"d_out = num_heads × head_dim = {h} × {hd} = **{d_out}**. The weights start from "
+    f"`torch.manual_seed({settings.seed})` and `nn.Linear` layers."
+)
+result = lesson4.compute(x, settings)
+split = result.split
+show = page.steps(
+    ["Each head's weights", "Concatenate, then project", "The code", "Two builds", "One query"]
 )
 
-wrapper = init_wrapper(d_in, num_heads, head_dim, seed=seed, causal=causal)
-module = from_wrapper(wrapper)
-with torch.inference_mode():
-    stacked = wrapper.steps(x)  # build 1: a stack of single-head modules
-    split = module.steps(x)  # build 2: one module, heads split by view + transpose
+if show(0):
+    st.header("Each head's attention weights")
+    st.markdown(
+        f"Each head compares queries q(i) with keys k(j) of size head_dim = d_k = {hd}, so it "
+        f"divides its scores by √{hd}. Row i is query q(i), column j key k(j), the cell a(i, j)."
+        + (" The causal mask hides the future (j > i) in every head." if settings.causal else "")
+    )
+    heads_grid = chart_grid(320)
+    for head in range(h):
+        plot(
+            charts.attention_heatmap(
+                split.attn_weights[head], tokens, title=f"Head {head + 1}: a(i, j)", value_name="a"
+            ),
+            key=f"l4_head_{head}",
+            container=heads_grid,
+        )
+    question = lesson4.heads_question(split.attn_weights)
+    if question is None:
+        st.caption("With two heads or more, a question appears here.")
+    else:
+        last = f"q({T})"
+        quiz.ask(
+            "l4_heads",
+            (tuple(tokens), tuple(x.flatten().tolist()), settings),
+            f"Predict: for the last query {last}, do heads 1 and 2 give their largest weight "
+            "to the same key?",
+            ["same", "different"],
+            {"same": "the same key", "different": "different keys"}.get,
+            {"same" if question.same else "different"},
+            f"head 1 gives {last}'s largest weight to key {question.key_head1 + 1} "
+            f"({tokens[question.key_head1]}), head 2 to key {question.key_head2 + 1} "
+            f"({tokens[question.key_head2]}).",
+            "Same tokens, other weights: each head's W_query and W_key make its own scores, "
+            "so heads can look at different tokens. That is the point of having several.",
+            inputs_name="inputs or settings",
+        )
 
-st.header("Each head's attention weights")
-heads_grid = chart_grid(320)
-for h in range(num_heads):
-    plot(
-        charts.attention_heatmap(
-            split.attn_weights[h], tokens, title=f"Head {h + 1}", value_name="weight"
-        ),
-        key=f"l4_head_{h}",
-        container=heads_grid,
+if show(1):
+    st.header("Concatenate the heads, then project")
+    st.markdown(
+        f"Each head returns a context vector z(i) of size head_dim = {hd} per token. Side by "
+        f"side they make a (T, d_out) = ({T}, {d_out}) matrix. The output projection, a "
+        f"({d_out}, {d_out}) linear layer with a bias, mixes what the heads found."
+    )
+    heads = lesson4.head_columns(settings)
+    st.subheader("Concatenated context vectors")
+    table(matrix_frame(split.concat_context, tokens, heads), key="l4_concat_table")
+    st.subheader("Output after the projection")
+    out = [f"out {j + 1}" for j in range(d_out)]
+    table(matrix_frame(split.output, tokens, out), key="l4_output_table")
+
+if show(2):
+    st.header("The code, for these settings")
+    st.markdown(
+        "This is the code that computed the numbers above, for the current settings (it "
+        "changes when you change them). W_query, W_key and W_value are the (d_in, d_out) "
+        "weights of build 2 below, the `nn.Linear` weights transposed; W_out is "
+        "`out_proj.weight` transposed and b_out its bias. `view` cuts each row of d_out "
+        "numbers into num_heads pieces of head_dim; `transpose(0, 1)` puts the head first, "
+        "so one matrix product computes every head at once."
+    )
+    st.code(result.code, language="python", wrap_lines=True)
+    agreement(
+        "This code, run on your numbers, gives the output and weights of build 2",
+        result.code_difference,
     )
 
-st.header("Concatenate the heads, then project")
-st.markdown(
-    f"Each head returns a context vector of size head_dim = {head_dim} per token. Side by side "
-    f"they make a (T, d_out) = ({T}, {d_out}) matrix. The output projection, a "
-    f"({d_out}, {d_out}) linear layer with a bias, mixes what the heads found."
-)
-concat_columns = [f"head {h + 1} · {j + 1}" for h in range(num_heads) for j in range(head_dim)]
-st.subheader("Concatenated context vectors")
-table(matrix_frame(split.concat_context, tokens, concat_columns), key="l4_concat_table")
-st.subheader("Output after the projection")
-table(
-    matrix_frame(split.output, tokens, [f"out {j + 1}" for j in range(d_out)]),
-    key="l4_output_table",
-)
-
-st.header("Two ways to build it")
-st.markdown(
-    "**1. A stack of heads:** `num_heads` separate single-head modules, each with "
-    "(d_in, head_dim) weights; concatenate their outputs. Easy to read, but one small "
-    "matrix product per head.\n\n"
-    "**2. One module, split into heads:** one (d_in, d_out) projection each for queries, keys "
-    "and values, then reshape so each head gets its own slice. Same numbers, fewer and "
-    "bigger matrix products, which is what real models do:"
-)
-st.code(
-    "queries = x @ W_query                                  # (T, d_in) -> (T, d_out)\n"
-    f"queries = queries.view(T, num_heads, head_dim)         # ({T}, {d_out}) -> "
-    f"({T}, {num_heads}, {head_dim})\n"
-    f"queries = queries.transpose(0, 1)                      # -> ({num_heads}, {T}, {head_dim})\n"
-    f"scores = queries @ keys.transpose(1, 2)                # -> ({num_heads}, {T}, {T})\n"
-    "weights = softmax(scores / head_dim ** 0.5, dim=-1)  # one matrix per head\n"
-    f"context = (weights @ values).transpose(0, 1)         # -> ({T}, {num_heads}, {head_dim})\n"
-    f"context = context.reshape(T, d_out)                  # -> ({T}, {d_out}): concatenated\n"
-    "output = context @ W_out.T + b_out                     # output projection",
-    language="python",
-    wrap_lines=True,
-)
-difference = max(
-    float((stacked.output - split.output).abs().max()),
-    float((stacked.attn_weights - split.attn_weights).abs().max()),
-)
-agreement("Both builds agree, in the output and in the weights", difference)
-
-st.header("One head, one query")
-left, right = st.columns(2)
-with left:
-    head = st.selectbox(
-        "Head",
-        options=list(range(num_heads)),
-        format_func=lambda h: f"Head {h + 1}",
-        key="w_l4_head",
+if show(3):
+    st.header("Two ways to build it")
+    st.markdown(
+        f"**1. A stack of heads:** {h} separate single-head modules, each with "
+        f"(head_dim, d_in) = ({hd}, {d_in}) `nn.Linear` weights; concatenate their outputs, "
+        "then project. Easy to read, but one small matrix product per head.\n\n"
+        f"**2. One module, split into heads:** one ({d_out}, {d_in}) `nn.Linear` each for "
+        "queries, keys and values, split into heads as in the code above: fewer, bigger "
+        "matrix products, which is what real models do. Its weights are build 1's copied: head "
+        "i's rows become rows i × head_dim to (i + 1) × head_dim − 1 (counting from 0), and the "
+        "output projection is copied as it is."
     )
-with right:
-    q = inputs.query_picker("Query token")
-plot(
-    charts.weights_bar(split.attn_weights[head, q], tokens, q),
-    key="l4_query_weights_bar",
-)
+    agreement("Both builds agree, in the output and in the weights", result.builds_difference)
 
-# Take the numbers home ----------------------------------------------------------------------
-st.header("Take the numbers home")
-lesson4 = lesson4_data(tokens, x, module, split, seed=seed)
-export_panel(lesson4, pytorch_snippet(lesson4), key_prefix="l4")
+if show(4):
+    st.header("One head, one query")
+    left, right = st.columns(2)
+    with left:
+        head = st.selectbox(
+            "Head", options=list(range(h)), format_func=lambda i: f"Head {i + 1}", key="w_l4_head"
+        )
+    with right:
+        q = inputs.query_picker("Query token")
+    plot(charts.weights_bar(split.attn_weights[head, q], tokens, q), key="l4_query_weights_bar")
+    top = int(split.attn_weights[head, q].argmax())
+    st.caption(
+        f"Head {head + 1}, query q({q + 1}): the largest weight, "
+        f"{fmt(float(split.attn_weights[head, q, top]))}, goes to key k({top + 1})."
+    )
+    st.caption(
+        "Without the causal mask every head is blind to word order: shuffle the tokens and "
+        "each output row just moves with its token (lesson 1 shows this with your tokens). "
+        "The mask is the only place order enters here, and it says only which tokens come "
+        "earlier. Real models add position embeddings to the inputs (lesson 5)."
+    )
+
+data = lesson4.lesson_data(tokens, x, result)
+page.export_section(data, lesson4.script(data), key_prefix="l4")
+page.next_lesson(PATH)

@@ -1,5 +1,5 @@
-"""Lesson settings shared by the trainable-weight lessons: d_out, a seed, and the three
-weight matrices W_query, W_key, W_value in editable tables."""
+"""Lesson settings shared by the trainable-weight lessons: d_out, a seed, the three weight
+matrices W_query, W_key, W_value in editable tables, and lesson 4's head settings."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import streamlit as st
 import torch
 
 from attention.trainable import QKVWeights
+from lessons import lesson4
 from ui import state
 from ui.inputs import matrix_editor
 
@@ -29,18 +30,59 @@ def d_out_and_seed(prefix: str, default_seed: int, default_d_out: int = 2) -> tu
         persist_state="session",
         bind="query-params",
     )
-    seed = right.number_input(
-        "Random seed for the weights",
-        min_value=0,
-        max_value=2**31 - 1,
-        value=default_seed,
-        step=1,
-        key=f"{prefix}_seed",
+    return int(d_out), seed_input(right, prefix, default_seed)
+
+
+def seed_input(container, prefix: str, default_seed: int) -> int:
+    """The seed of a lesson's weights, remembered for the session and kept in the link."""
+    return int(
+        container.number_input(
+            "Random seed for the weights",
+            min_value=0,
+            max_value=2**31 - 1,
+            value=default_seed,
+            step=1,
+            key=f"{prefix}_seed",
+            persist_state="session",
+            bind="query-params",
+            help=f"The book uses {default_seed}. Another seed draws other weights.",
+        )
+    )
+
+
+def _count_input(container, label: str, key: str, value: int, max_value: int) -> int:
+    return int(
+        container.number_input(
+            label,
+            min_value=1,
+            max_value=max_value,
+            value=value,
+            step=1,
+            key=key,
+            persist_state="session",
+            bind="query-params",
+        )
+    )
+
+
+def multihead_settings() -> lesson4.Settings:
+    """Lesson 4's settings: num_heads, head_dim, the seed and the causal mask, in one row."""
+    c1, c2, c3, c4 = st.columns(4)
+    num_heads = _count_input(
+        c1, "num_heads", "l4_heads", lesson4.DEFAULT_NUM_HEADS, lesson4.MAX_NUM_HEADS
+    )
+    head_dim = _count_input(
+        c2, "head_dim", "l4_head_dim", lesson4.DEFAULT_HEAD_DIM, lesson4.MAX_HEAD_DIM
+    )
+    seed = seed_input(c3, "l4", lesson4.DEFAULT_SEED)
+    causal = c4.toggle(
+        "Causal mask",
+        value=lesson4.DEFAULT_CAUSAL,
+        key="l4_causal",
         persist_state="session",
         bind="query-params",
-        help=f"The notebook uses {default_seed}. Another seed draws other weights.",
     )
-    return int(d_out), int(seed)
+    return lesson4.Settings(num_heads, head_dim, seed, bool(causal))
 
 
 def qkv_weights(
