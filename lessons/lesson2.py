@@ -181,28 +181,39 @@ def mean_sentence(result: Lesson2) -> str:
     )
 
 
-class ScaleQuestion(NamedTuple):
-    """How dividing the scores by √d_k changes the largest weight of each row: the rows where
-    it goes down, stays the same (within 1e-7) and goes up."""
+class Question(NamedTuple):
+    """A predict-then-reveal question with its answer computed from the student's numbers:
+    options (key -> label), the right keys, the answer and the explanation."""
 
-    down: int
-    same: int
-    up: int
-
-    @property
-    def right(self) -> set[str]:
-        counts = {"down": self.down, "same": self.same, "up": self.up}
-        return {name for name, n in counts.items() if n == max(counts.values())}
+    prompt: str
+    options: dict[str, str]
+    right: set[str]
+    answer: str
+    explanation: str
 
 
-def scale_question(steps: TrainableSteps) -> ScaleQuestion:
-    """Compare each row's largest weight with and without the division by √d_k."""
+def scale_question(steps: TrainableSteps) -> Question:
+    """Does dividing the scores by √d_k raise, keep or lower each row's largest weight?
+    Compares each row's largest weight with and without the division (1e-7 counts as same)."""
+    T, d_k = steps.attn_scores.shape[0], steps.keys.shape[1]
     unscaled = torch.softmax(steps.attn_scores, dim=-1).max(dim=-1).values  # (T,)
-    scaled = steps.attn_weights.max(dim=-1).values  # (T,)
-    change = scaled - unscaled
-    same = int((change.abs() <= 1e-7).sum())
-    down = int((change < -1e-7).sum())
-    return ScaleQuestion(down, same, len(change) - same - down)
+    change = steps.attn_weights.max(dim=-1).values - unscaled  # (T,)
+    counts = {
+        "up": int((change > 1e-7).sum()),
+        "same": int((change.abs() <= 1e-7).sum()),
+        "down": int((change < -1e-7).sum()),
+    }
+    return Question(
+        f"Predict: after dividing the scores by √d_k = {sqrt_d_k(d_k)}, the largest weight "
+        "in each row of the softmax…",
+        {"up": "goes up", "same": "stays the same", "down": "goes down"},
+        {name for name, n in counts.items() if n == max(counts.values())},
+        f"in {counts['down']} of {T} rows it goes down, in {counts['same']} it stays the same "
+        f"(within 1e-7), in {counts['up']} it goes up.",
+        "Dividing by a number larger than 1 pulls a row's scores closer together, and the "
+        "softmax of closer scores is flatter, so the largest weight shrinks (unless all the "
+        "row's scores are equal). With d_k = 1 the division changes nothing.",
+    )
 
 
 # Exported numbers and the script -----------------------------------------------------------------

@@ -16,6 +16,7 @@ from attention.causal import CausalSteps, DropoutResult, apply_dropout, causal_a
 from attention.trainable import QKVWeights
 from lessons import export, lesson2
 from lessons.export import LessonData
+from lessons.lesson2 import Question
 
 DEFAULT_SEED = 789  # the book's torch.manual_seed(789) before SelfAttention_v2
 DEFAULT_D_OUT = 2
@@ -104,18 +105,26 @@ ALGEBRA = (
 
 # Predict, then reveal ------------------------------------------------------------------------
 
-ROW_OPTIONS = ("first", "last", "none")
 
-
-def rows_question(result: Lesson3, T: int) -> set[str]:
-    """Which of the options "the first token's row", "the last token's row", "every row
-    changes" are right: the rows that equal lesson 2's unmasked weights."""
-    right = set()
-    if 0 in result.same_rows:
-        right.add("first")
-    if T - 1 in result.same_rows:
-        right.add("last")
-    return right or {"none"}
+def rows_question(result: Lesson3) -> Question:
+    """Which row of the causal weights equals lesson 2's (unmasked) row? Right: the first
+    and/or last token's row if it is among result.same_rows, else "every row changes"."""
+    T = result.steps.mask.shape[0]
+    right = {name for name, i in (("first", 0), ("last", T - 1)) if i in result.same_rows}
+    same = ", ".join(f"row {i + 1}" for i in result.same_rows) or "none"
+    return Question(
+        "Predict: which row of the causal weights equals lesson 2's row (no mask), for the "
+        "same weights?",
+        {
+            "first": "the first token's row",
+            "last": "the last token's row",
+            "none": "every row changes",
+        },
+        right or {"none"},
+        f"the rows that equal the unmasked ones (within {SAME_TOL:g}) are: {same}.",
+        f"Query q({T}), the last, may see every key, so nothing is hidden from it and its row "
+        "stays as it was. The first query sees only itself: its weight on itself becomes 1.",
+    )
 
 
 # Exported numbers and the script -----------------------------------------------------------------

@@ -18,6 +18,7 @@ import torch
 from attention.multihead import MultiHeadSteps, from_wrapper, init_wrapper
 from lessons import export
 from lessons.export import LessonData, Matrix
+from lessons.lesson2 import Question
 
 DEFAULT_NUM_HEADS = 2
 DEFAULT_HEAD_DIM = 2
@@ -180,22 +181,23 @@ def compute(inputs: torch.Tensor, settings: Settings) -> Lesson4:
 # Predict, then reveal ------------------------------------------------------------------------
 
 
-class HeadsQuestion(NamedTuple):
-    """Do heads 1 and 2 give the last query's largest weight to the same key?"""
-
-    same: bool
-    key_head1: int  # 0-based key index
-    key_head2: int
-
-
-def heads_question(attn_weights: torch.Tensor) -> HeadsQuestion | None:
-    """For attn_weights (h, T, T) with h >= 2: where heads 1 and 2 put the last query's
-    largest weight. None with one head."""
+def heads_question(tokens: Sequence[str], attn_weights: torch.Tensor) -> Question | None:
+    """Do heads 1 and 2 give the last query's largest weight to the same key? For
+    attn_weights (h, T, T); None with one head."""
     if attn_weights.shape[0] < 2:
         return None
-    first = int(attn_weights[0, -1].argmax())
-    second = int(attn_weights[1, -1].argmax())
-    return HeadsQuestion(first == second, first, second)
+    T = attn_weights.shape[-1]
+    first, second = (int(attn_weights[h, -1].argmax()) for h in (0, 1))
+    return Question(
+        f"Predict: for the last query q({T}), do heads 1 and 2 give their largest weight to "
+        "the same key?",
+        {"same": "the same key", "different": "different keys"},
+        {"same" if first == second else "different"},
+        f"head 1 gives q({T})'s largest weight to key k({first + 1}) ({tokens[first]}), "
+        f"head 2 to key k({second + 1}) ({tokens[second]}).",
+        "Same tokens, other weights: each head's W_query and W_key make its own scores, so "
+        "heads can attend to different tokens. That is the point of having several.",
+    )
 
 
 # Exported numbers and the script -----------------------------------------------------------------

@@ -62,7 +62,18 @@ if show(0):
         f"of row {i} at once."
     )
     st.code("\n".join(lesson2.walk_lines(x, weights, result)), language="text", wrap_lines=True)
-    agreement(f"The loop over keys gives row {i} of the matrix form below", result.walk_difference)
+    plot(
+        charts.query_bar(
+            result.walk.attn_scores,
+            tokens,
+            i - 1,
+            title=f"Scores ω({i}, j) = q({i}) · k(j) for every key k(j)",
+            value_name="score",
+            y_title=f"score q({i}) · k(j)",
+        ),
+        key="l2_walk_scores_bar",
+    )
+    agreement(f"The loop over keys gives row {i} of the matrix form", result.walk_difference)
 
 if show(1):
     st.header("All queries at once: Q, K, V")
@@ -97,21 +108,14 @@ if show(2):
                 matrix, tokens, title=title, value_name="score", weights=False
             )
             plot(figure, key=key)
-    question = lesson2.scale_question(steps)
-    quiz.ask(
-        "l2_scale",
-        (tuple(tokens), tuple(x.flatten().tolist()), tuple(steps.queries.flatten().tolist())),
-        f"Predict: after dividing the scores by √d_k = {lesson2.sqrt_d_k(d_k)}, the largest "
-        "weight in each row of the softmax…",
-        ["up", "same", "down"],
-        {"up": "goes up", "same": "stays the same", "down": "goes down"}.get,
-        question.right,
-        f"in {question.down} of {T} rows it goes down, in {question.same} it stays the same "
-        f"(within 1e-7), in {question.up} it goes up.",
-        "Dividing by a number larger than 1 pulls a row's scores closer together, and the "
-        "softmax of closer scores is flatter, so the largest weight shrinks (unless all the "
-        "row's scores are equal). With d_k = 1 the division changes nothing.",
+    ask = lesson2.scale_question(steps)
+    inputs_id = (
+        tuple(tokens),
+        tuple(x.flatten().tolist()),
+        tuple(steps.queries.flatten().tolist()),
     )
+    options = list(ask.options)
+    quiz.ask("l2_scale", inputs_id, ask.prompt, options, ask.options.get, *ask[2:])
 
 if show(3):
     st.header("Weights and context vectors")

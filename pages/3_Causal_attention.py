@@ -54,24 +54,13 @@ if show(0):
         "or any later one. The mask also brings in the only sense of order so far: without "
         "it, shuffling the tokens just shuffles the output rows (lesson 1 shows this)."
     )
-    quiz.ask(
-        "l3_rows",
-        (tuple(tokens), tuple(x.flatten().tolist()), tuple(steps.queries.flatten().tolist())),
-        "Predict: which row of the causal weights equals lesson 2's row (no mask), for the "
-        "same weights?",
-        list(lesson3.ROW_OPTIONS),
-        {
-            "first": "the first token's row",
-            "last": "the last token's row",
-            "none": "every row changes",
-        }.get,
-        lesson3.rows_question(result, T),
-        f"the rows that equal the unmasked ones (within {lesson3.SAME_TOL:g}) are: "
-        + (", ".join(f"row {i + 1}" for i in result.same_rows) or "none")
-        + ".",
-        f"Query q({T}), the last, may see every key, so nothing is hidden from it and its row "
-        "stays as it was. The first query sees only itself: its weight on itself becomes 1.",
+    ask = lesson3.rows_question(result)
+    inputs_id = (
+        tuple(tokens),
+        tuple(x.flatten().tolist()),
+        tuple(steps.queries.flatten().tolist()),
     )
+    quiz.ask("l3_rows", inputs_id, ask.prompt, list(ask.options), ask.options.get, *ask[2:])
 
 if show(1):
     st.header("Way 1 · Softmax, hide the future, renormalise")

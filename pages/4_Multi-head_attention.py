@@ -55,26 +55,13 @@ if show(0):
             key=f"l4_head_{head}",
             container=heads_grid,
         )
-    question = lesson4.heads_question(split.attn_weights)
-    if question is None:
+    ask = lesson4.heads_question(tokens, split.attn_weights)
+    if ask is None:
         st.caption("With two heads or more, a question appears here.")
     else:
-        last = f"q({T})"
-        quiz.ask(
-            "l4_heads",
-            (tuple(tokens), tuple(x.flatten().tolist()), settings),
-            f"Predict: for the last query {last}, do heads 1 and 2 give their largest weight "
-            "to the same key?",
-            ["same", "different"],
-            {"same": "the same key", "different": "different keys"}.get,
-            {"same" if question.same else "different"},
-            f"head 1 gives {last}'s largest weight to key {question.key_head1 + 1} "
-            f"({tokens[question.key_head1]}), head 2 to key {question.key_head2 + 1} "
-            f"({tokens[question.key_head2]}).",
-            "Same tokens, other weights: each head's W_query and W_key make its own scores, "
-            "so heads can look at different tokens. That is the point of having several.",
-            inputs_name="inputs or settings",
-        )
+        inputs_id = (tuple(tokens), tuple(x.flatten().tolist()), settings)
+        options = list(ask.options)
+        quiz.ask("l4_heads", inputs_id, ask.prompt, options, ask.options.get, *ask[2:])
 
 if show(1):
     st.header("Concatenate the heads, then project")
