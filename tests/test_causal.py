@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import math
 
 import pytest
 import torch
 import torch.nn.functional as F
+from golden_data import load_golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
@@ -22,8 +22,10 @@ from attention import (
     scaled_dot_product,
     seed_inputs,
 )
+from attention.trainable import QKVWeights
+from lessons import lesson3
 
-GOLDEN = json.loads((Path(__file__).parent / "data" / "seed.json").read_text(encoding="utf-8"))
+GOLDEN = load_golden()
 TOL = GOLDEN["tolerance"]
 CAUSAL = GOLDEN["causal"]
 D_IN = len(GOLDEN["simple"]["inputs"][0])
@@ -269,3 +271,56 @@ def test_multi_head_fully_masked_row_is_zero_not_nan():
     assert not bool(steps.output.isnan().any())
     assert torch.equal(steps.attn_weights[1, :, 3], torch.zeros(2, 5))
     assert torch.equal(steps.concat_context[1, 3], torch.zeros(4))
+
+
+# --- lessons/lesson3.py -----------------------------------------------------------------------
+
+
+def test_lesson3_defaults_give_the_golden_numbers_and_the_checks_pass():
+    weights = init_linear_qkv(D_IN, CAUSAL["d_out"], seed=lesson3.DEFAULT_SEED)
+    result = lesson3.compute(seed_inputs(), weights)
+    assert_golden(result.steps.attn_weights, CAUSAL["weights"])
+    assert result.ways_difference <= 1e-5 and result.last_row_difference <= 1e-5
+    assert result.same_rows == [4]  # only the last query sees every key
+    assert lesson3.rows_question(result).right == {"last"}
+
+
+def test_rows_question_with_one_token_has_first_and_last_right():
+    inputs, weights = random_case(1, 1, 3, 2)
+    result = lesson3.compute(inputs, QKVWeights(*weights))
+    assert lesson3.rows_question(result).right == {"first", "last"}
+
+
+@PROPERTY
+@given(seed=SHAPES["seed"], T=st.integers(1, 16), p=st.floats(0.0, 0.9))
+def test_dropout_values_stay_within_zero_and_one_over_one_minus_p(seed, T, p):
+    inputs, weights = random_case(seed, T, 3, 2)
+    drop = lesson3.dropout(causal_attention(inputs, *weights), p, seed)
+    values = drop.result.dropped_weights
+    assert float(values.min()) >= 0
+    # The heatmap's colour range must reach 1 / (1 - p): a kept weight of 1 becomes that.
+    assert float(values.max()) <= drop.colour_max * (1 + 1e-6)
+    assert math.isclose(drop.colour_max, 1 / (1 - p))
+    assert drop.kept <= drop.visible == T * (T + 1) // 2
+
+
+def test_the_first_row_after_dropout_reaches_one_over_one_minus_p_when_kept():
+    inputs, weights = random_case(0, 4, 3, 2)
+    steps = causal_attention(inputs, *weights)
+    for seed in range(20):
+        drop = lesson3.dropout(steps, 0.5, seed)
+        if drop.result.mask_kept[0, 0]:
+            assert math.isclose(float(drop.result.dropped_weights[0, 0]), 2.0, rel_tol=1e-6)
+            return
+    raise AssertionError("no seed kept the first weight")
+
+
+def test_masking_algebra_zeroing_then_renormalising_is_softmax_over_visible_keys():
+    inputs, weights = random_case(5, 6, 3, 2)
+    steps = causal_attention(inputs, *weights)
+    scaled = steps.attn_scores / 2**0.5
+    for i in range(6):
+        visible = torch.softmax(scaled[i, : i + 1], dim=-1)
+        torch.testing.assert_close(
+            steps.renormalized_weights[i, : i + 1], visible, atol=1e-6, rtol=0
+        )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
+import pytest
 import torch
-from app_support import chart, charts, open_app
+from app_support import ROOT, chart, charts, open_app
+from golden_data import load_golden
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
-GOLDEN = json.loads((ROOT / "tests" / "data" / "seed.json").read_text())
+from attention import seed_inputs
+from lessons import lesson4
+
+GOLDEN = load_golden()
 TOL = GOLDEN["tolerance"]
 
 
@@ -88,7 +89,7 @@ def test_causal_page_shows_golden_weights_and_both_ways():
     assert_golden(context[["out 1", "out 2"]].values.tolist(), golden["context"])
     mask = chart(at, "l3_mask")["data"][0]
     assert mask["z"][0] == [1, 0, 0, 0, 0] and mask["text"][0][1] == "hidden"
-    assert at.success[0].value.startswith("Both ways agree")
+    assert any(s.value.startswith("Both ways agree") for s in at.success)
     assert not at.error
 
 
@@ -113,7 +114,8 @@ def test_multihead_page_draws_one_heatmap_per_head_and_both_builds_agree():
     first = torch.tensor(chart(at, "l4_head_0")["data"][0]["z"])
     assert torch.all(first.triu(1) == 0)  # causal by default
     torch.testing.assert_close(first.sum(-1), torch.ones(5, dtype=first.dtype), atol=1e-6, rtol=0)
-    assert at.success[0].value.startswith("Both builds agree")
+    assert any(s.value.startswith("Both builds agree") for s in at.success)
+    assert any(s.value.startswith("This code, run on your numbers") for s in at.success)
     assert not at.error
     concat = [df.value for df in at.dataframe if "head 2 · 2" in df.value.columns]
     assert concat and concat[0].shape == (5, 5)
@@ -151,3 +153,109 @@ def test_lesson_settings_come_from_the_link():
     ]
     first = torch.tensor(chart(at, "l4_head_0")["data"][0]["z"])
     assert torch.any(first.triu(1) > 0)  # not causal
+
+
+def shown_code(at: AppTest) -> str:
+    """Lesson 4's code block (the one that starts with the head settings)."""
+    return next(c.value for c in at.code if c.value.startswith("num_heads, head_dim"))
+
+
+def assert_shown_code_gives_the_page_numbers(at: AppTest, settings: lesson4.Settings) -> None:
+    """Run the code shown on the page on the page's inputs and build 2's weights (drawn from
+    the page's seed); its weights must be the heatmaps' and its output the table's."""
+    x = seed_inputs()
+    result = lesson4.compute(x, settings)
+    code = shown_code(at)
+    assert code == result.code
+    scope = {"torch": torch, "inputs": x, **result.weights._asdict()}
+    exec(compile(code, "<shown code>", "exec"), scope)
+    for h in range(settings.num_heads):
+        heatmap = torch.tensor(chart(at, f"l4_head_{h}")["data"][0]["z"], dtype=torch.float64)
+        torch.testing.assert_close(scope["attn_weights"][h].double(), heatmap, atol=1e-5, rtol=0)
+    columns = [f"out {j + 1}" for j in range(settings.d_out)]
+    torch.testing.assert_close(
+        scope["output"].double(), table(at, "token", *columns), atol=1e-5, rtol=0
+    )
+
+
+def test_the_code_shown_on_lesson_4_computes_what_the_page_shows():
+    at = open_app("pages/4_Multi-head_attention.py")
+    assert_shown_code_gives_the_page_numbers(at, lesson4.Settings())
+    assert "masked_fill" in shown_code(at)  # causal by default, and so is the code
+    at.toggle(key="l4_causal").set_value(False).run()
+    at.number_input(key="l4_heads").set_value(3).run()
+    assert not at.exception
+    assert_shown_code_gives_the_page_numbers(at, lesson4.Settings(3, 2, 123, False))
+    assert "masked_fill" not in shown_code(at)
+
+
+@pytest.mark.parametrize(
+    ("page", "question", "pick", "right"),
+    [
+        ("pages/2_Trainable_weights.py", "l2_scale", "down", True),
+        ("pages/2_Trainable_weights.py", "l2_scale", "up", False),
+        ("pages/3_Causal_attention.py", "l3_rows", "last", True),
+        ("pages/3_Causal_attention.py", "l3_rows", "first", False),
+    ],
+)
+def test_each_lesson_asks_before_it_reveals(page, question, pick, right):
+    at = open_app(page)
+    radio = next(r for r in at.radio if r.key.startswith(f"w_predict_{question}_"))
+    assert radio.value is None and at.button(key=f"w_reveal_{question}").disabled
+    radio.set_value(pick).run()
+    at.button(key=f"w_reveal_{question}").click().run()
+    assert not at.exception
+    assert any(s.value.startswith("Right") for s in at.success) == right
+    if not right:
+        assert any(i.value.startswith("Not quite") for i in at.info)
+
+
+def test_lesson_4_question_is_answered_from_its_heads():
+    at = open_app("pages/4_Multi-head_attention.py")
+    result = lesson4.compute(seed_inputs(), lesson4.Settings())
+    ask = lesson4.heads_question(["t"] * 5, result.split.attn_weights)
+    (answer,) = ask.right
+    radio = next(r for r in at.radio if r.key.startswith("w_predict_l4_heads_"))
+    radio.set_value(answer).run()
+    at.button(key="w_reveal_l4_heads").click().run()
+    assert any(s.value.startswith("Right") for s in at.success)
+
+
+@pytest.mark.parametrize(
+    ("page", "following"),
+    [
+        ("pages/2_Trainable_weights.py", "Next: lesson 3"),
+        ("pages/3_Causal_attention.py", "Next: lesson 4"),
+        ("pages/4_Multi-head_attention.py", "Next: lesson 5"),
+    ],
+)
+def test_each_lesson_ends_with_a_link_to_the_next(page, following):
+    at = open_app(page)
+    labels = [link.proto.label for link in at.main.get("page_link")]
+    assert labels and labels[-1].startswith(following)
+
+
+@pytest.mark.parametrize(
+    ("page", "count", "first_charts"),
+    [
+        ("pages/2_Trainable_weights.py", 6, {"l2_walk_scores_bar"}),
+        ("pages/3_Causal_attention.py", 4, {"l3_mask"}),
+        ("pages/4_Multi-head_attention.py", 5, {"l4_head_0", "l4_head_1"}),
+    ],
+)
+def test_each_lesson_can_be_presented_step_by_step(page, count, first_charts):
+    at = open_app(present="true")
+    at.switch_page(page).run()
+    assert not at.exception
+    assert f"Step 1 of {count}" in at.get("progress")[0].proto.text
+    assert set(charts(at)) == first_charts
+    seen = set(charts(at))
+    for step in range(2, count + 1):
+        at.button(key="present_next").click().run()
+        assert not at.exception
+        assert f"Step {step} of {count}" in at.get("progress")[0].proto.text
+        seen |= set(charts(at))
+    assert at.button(key="present_next").disabled
+    assert seen == set(charts(open_app(page)))  # every chart of the lesson in some step
+    labels = [link.proto.label for link in at.main.get("page_link")]
+    assert labels and labels[-1].startswith("Next: lesson")  # the way on stays

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from attention import (
+    SEED_TOKENS,
     MultiHeadAttention,
     MultiHeadAttentionWrapper,
     causal_mask,
@@ -18,6 +19,8 @@ from attention import (
     multi_head_attention,
     seed_inputs,
 )
+from lessons import lesson4
+from lessons.lesson4 import Settings as Lesson4Settings
 
 PROPERTY = settings(max_examples=30, deadline=None)
 ATOL = 1e-5
@@ -340,3 +343,109 @@ def test_init_multihead_is_seeded_sized_and_leaves_global_rng_alone():
     assert not a.training and not a.causal
     assert torch.equal(a.W_query.weight, b.W_query.weight)
     assert not torch.equal(a.W_query.weight, c.W_query.weight)
+
+
+# --- lessons/lesson4.py: the code the page shows is the code that runs ------------------------
+
+LESSON4_CASES = [
+    pytest.param(
+        lesson4_settings,
+        id=f"{lesson4_settings.num_heads}x{lesson4_settings.head_dim}"
+        f"-{'causal' if lesson4_settings.causal else 'full'}",
+    )
+    for lesson4_settings in (
+        Lesson4Settings(),  # the page's defaults
+        Lesson4Settings(causal=False),
+        Lesson4Settings(1, 3, 123, True),
+        Lesson4Settings(3, 2, 123, False),
+        Lesson4Settings(4, 1, 7, True),
+        Lesson4Settings(8, 2, 42, False),
+    )
+]
+
+
+def lesson4_numbers(result) -> dict[str, torch.Tensor]:
+    """The numbers lesson 4's page shows: build 2's weights per head, concat and output."""
+    return {
+        "attn_weights": result.split.attn_weights,
+        "concat_context": result.split.concat_context,
+        "output": result.split.output,
+    }
+
+
+@pytest.mark.parametrize("lesson4_settings", LESSON4_CASES)
+def test_lesson4_shown_code_computes_the_pages_numbers(lesson4_settings):
+    x = seed_inputs()
+    result = lesson4.compute(x, lesson4_settings)
+    # The page shows result.code; run it again here in a fresh namespace.
+    scope = {"torch": torch, "inputs": x, **result.weights._asdict()}
+    exec(compile(result.code, "<shown code>", "exec"), scope)
+    for name, expected in lesson4_numbers(result).items():
+        torch.testing.assert_close(scope[name], expected, atol=1e-5, rtol=0)
+        torch.testing.assert_close(getattr(result.stacked, name), expected, atol=1e-5, rtol=0)
+    assert result.code_difference <= 1e-5 and result.builds_difference <= 1e-5
+
+
+@pytest.mark.parametrize("lesson4_settings", LESSON4_CASES)
+def test_lesson4_script_runs_and_prints_the_pages_numbers(lesson4_settings, capsys):
+    x = seed_inputs()
+    result = lesson4.compute(x, lesson4_settings)
+    data = lesson4.lesson_data(list(SEED_TOKENS), x, result)
+    script = lesson4.script(data)
+    assert result.code in script  # the same lines as on the page
+    scope: dict = {"__name__": "__main__"}
+    exec(compile(script, "<lesson 4 script>", "exec"), scope)
+    printed = capsys.readouterr().out
+    for name, expected in lesson4_numbers(result).items():
+        torch.testing.assert_close(scope[name], expected, atol=1e-5, rtol=0)
+    # Printed: one block per head, then concat_context and output, 4 decimals.
+    blocks = parse_blocks(printed)
+    heads = [f"attn_weights head {h + 1}" for h in range(lesson4_settings.num_heads)]
+    assert list(blocks) == [*heads, "concat_context", "output"]
+    for h, name in enumerate(heads):
+        torch.testing.assert_close(
+            blocks[name], result.split.attn_weights[h].double(), atol=5.1e-5, rtol=0
+        )
+    torch.testing.assert_close(blocks["output"], result.split.output.double(), atol=5.1e-5, rtol=0)
+
+
+def parse_blocks(text: str) -> dict[str, torch.Tensor]:
+    """The script's printout: a line "name (R x C)" then R numbered rows of numbers."""
+    blocks: dict[str, list[list[float]]] = {}
+    name = None
+    for line in text.splitlines():
+        if line.endswith(")") and " (" in line and not line[:1].isspace():
+            name = line.rsplit(" (", 1)[0]
+            blocks[name] = []
+        elif name is not None and line.strip():
+            blocks[name].append([float(v) for v in line.split()[1:]])
+    return {key: torch.tensor(rows, dtype=torch.float64) for key, rows in blocks.items()}
+
+
+def test_lesson4_code_has_the_mask_exactly_when_causal():
+    on = lesson4.code_lines(Lesson4Settings(causal=True), 5, 3)
+    off = lesson4.code_lines(Lesson4Settings(causal=False), 5, 3)
+    assert any("masked_fill" in line for line in on)
+    assert not any("mask" in line.split("#")[0] for line in off)
+    # Keys and values are split into heads too, not only the queries.
+    for name in ("queries", "keys", "values"):
+        assert any(line.startswith(f"{name} = {name}.view(") for line in on)
+
+
+def test_lesson4_weights_are_build_twos_in_x_at_w_orientation():
+    x = seed_inputs()
+    result = lesson4.compute(x, Lesson4Settings(3, 2, 5, False))
+    w = result.weights
+    assert w.W_query.shape == (3, 6) and w.W_out.shape == (6, 6) and w.b_out.shape == (6,)
+    queries = (x @ w.W_query).view(5, 3, 2).transpose(0, 1)
+    torch.testing.assert_close(queries, result.split.queries, atol=1e-6, rtol=0)
+
+
+def test_lesson4_heads_question_answer_follows_the_weights():
+    weights = torch.full((2, 3, 3), 0.1)
+    weights[0, -1, 1] = weights[1, -1, 1] = 0.8
+    assert lesson4.heads_question(["a", "b", "c"], weights).right == {"same"}
+    weights[1, -1] = torch.tensor([0.7, 0.2, 0.1])
+    ask = lesson4.heads_question(["a", "b", "c"], weights)
+    assert ask.right == {"different"} and set(ask.options) == {"same", "different"}
+    assert lesson4.heads_question(["a", "b", "c"], weights[:1]) is None

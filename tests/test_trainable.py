@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from golden_data import load_golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,8 +23,9 @@ from attention import (
     trainable_attention,
     variance_curve,
 )
+from lessons import lesson2
 
-GOLDEN = json.loads((Path(__file__).parent / "data" / "seed.json").read_text(encoding="utf-8"))
+GOLDEN = load_golden()
 TOL = GOLDEN["tolerance"]
 TRAINABLE = GOLDEN["trainable"]
 D_IN = len(GOLDEN["simple"]["inputs"][0])
@@ -253,3 +253,75 @@ def test_dot_product_variance_rejects_bad_sizes():
         dot_product_variance(0, 100)
     with pytest.raises(ValueError):
         dot_product_variance(4, 1)
+
+
+# --- lessons/lesson2.py -----------------------------------------------------------------------
+
+
+@PROPERTY
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    T=st.integers(1, 12),
+    d_in=st.integers(1, 8),
+    d_out=st.integers(1, 8),
+)
+def test_v1_equals_v2_with_transposed_weights(seed, T, d_in, d_out):
+    inputs, weights = random_case(seed, T, d_in, d_out)
+    v1, v2 = lesson2.v1_and_v2(inputs, weights)
+    torch.testing.assert_close(v1, v2, atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        v1, trainable_attention(inputs, weights).context_vecs, atol=1e-6, rtol=0
+    )
+
+
+def test_v1_and_v2_differ_without_the_transpose():
+    inputs, weights = random_case(3, 5, 3, 3)
+    wrong = QKVWeights(*(W.T for W in weights))  # v2 given W itself, not its transpose
+    v1, _ = lesson2.v1_and_v2(inputs, weights)
+    _, v2_wrong = lesson2.v1_and_v2(inputs, wrong)
+    assert float((v1 - v2_wrong).abs().max()) > 1e-3
+
+
+def test_lesson2_default_numbers_are_the_golden_ones_and_checks_pass():
+    x = seed_inputs()
+    result = lesson2.compute(x, init_qkv_weights(D_IN, TRAINABLE["d_out"], TRAINABLE["seed"]))
+    assert_golden(result.steps.attn_weights, TRAINABLE["weights"])
+    assert_golden(result.steps.context_vecs, TRAINABLE["context"])
+    assert result.walk.query_index == 1  # the book walks through query 2
+    assert result.walk_difference <= 1e-5 and result.v1_v2_difference <= 1e-5
+    # The weights start in [0, 1) and so do the seed inputs: Q and K are not zero-mean.
+    assert result.mean_query > 0.1 and result.mean_key > 0.1
+
+
+def test_walk_lines_carry_the_score_of_query_2_with_key_2():
+    x = seed_inputs()
+    weights = init_qkv_weights(D_IN, 2, 123)
+    result = lesson2.compute(x, weights)
+    omega = next(line for line in lesson2.walk_lines(x, weights, result) if "ω(2, 2)" in line)
+    value = float(omega.rsplit("=", 1)[1])
+    assert math.isclose(value, float(result.steps.attn_scores[1, 1]), abs_tol=5e-5)
+
+
+def test_scaling_a_row_up_saturates_the_softmax_and_shrinks_every_gradient():
+    row = torch.tensor([0.5, 1.0, 1.5, 0.2])
+    plain, sharp = lesson2.scaling(row, 1.0), lesson2.scaling(row, 16.0)
+    assert float(sharp.after.max()) > 0.99 > float(plain.after.max())
+    assert sharp.grad_after < plain.grad_after / 10
+    assert sharp.winner_after < plain.winner_after / 10  # the winner's own gradient too
+    torch.testing.assert_close(plain.before, torch.softmax(row, dim=-1))
+
+
+@pytest.mark.parametrize(("d_out", "expected"), [(1, {"same"}), (2, {"down"}), (4, {"down"})])
+def test_scale_question_is_answered_from_the_numbers(d_out, expected):
+    x = seed_inputs()
+    steps = trainable_attention(x, init_qkv_weights(D_IN, d_out, 123))
+    ask = lesson2.scale_question(steps)
+    assert ask.right == expected
+    assert ask.right <= set(ask.options)
+
+
+def test_the_classes_shown_are_the_ones_that_run():
+    source = lesson2.classes_source()
+    assert "class SelfAttentionV1(nn.Module):" in source
+    assert "nn.Linear(d_in, d_out, bias=qkv_bias)" in source
+    assert '"""' not in source
