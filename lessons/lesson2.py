@@ -33,6 +33,7 @@ from lessons.numbers import fmt, fmt_factor
 DEFAULT_SEED = 123  # the book's torch.manual_seed(123) before torch.rand(d_in, d_out)
 DEFAULT_D_OUT = 2
 DEFAULT_FACTOR = 4.0
+MAX_FACTOR = 64.0  # enough for the seed example to saturate (largest weight above 0.8)
 VARIANCE_D_KS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 VARIANCE_SAMPLES = 2000
 WALK_QUERY = 1  # the book walks through query 2 (0-based 1)
@@ -147,6 +148,25 @@ def scaling(scaled_row: torch.Tensor, factor: float) -> Scaling:
     grad_before, winner_before = _softmax_gradients(before)
     grad_after, winner_after = _softmax_gradients(after)
     return Scaling(factor, before, after, grad_before, grad_after, winner_before, winner_after)
+
+
+def scaling_sentence(scale: Scaling) -> str:
+    """What multiplying one row's scores by scale.factor did to its largest weight and to the
+    softmax's derivatives, in words and numbers."""
+    text = (
+        f"Largest weight: {fmt(float(scale.before.max()))} before, "
+        f"{fmt(float(scale.after.max()))} after multiplying by {scale.factor:g}. Largest "
+        f"softmax derivative: {fmt(scale.grad_before)} before, {fmt(scale.grad_after)} after; "
+        f"the winner's own a(1 − a): {fmt(scale.winner_before)} before, "
+        f"{fmt(scale.winner_after)} after."
+    )
+    if scale.grad_after < scale.grad_before:
+        return text + " The softmax is saturating: every derivative got smaller."
+    return text + (
+        " The derivatives did not shrink here: this row is still far from one-hot (the "
+        "winner's a(1 − a) grows until a reaches 0.5). With one clear winner, a larger factor "
+        "makes them shrink."
+    )
 
 
 # Text built from the numbers -------------------------------------------------------------------

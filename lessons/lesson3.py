@@ -96,10 +96,12 @@ def dropout(steps: CausalSteps, p: float, seed: int) -> Dropout:
 
 
 ALGEBRA = (
-    "With s(i, j) = ω(i, j) / √d_k and the visible keys j ≤ i: "
-    "a(i, j) / Σ_{l ≤ i} a(i, l) = [e^s(i, j) / Σ_all e^s(i, l)] / [Σ_{l ≤ i} e^s(i, l) / "
-    "Σ_all e^s(i, l)] = e^s(i, j) / Σ_{l ≤ i} e^s(i, l): the common denominator cancels, "
-    "leaving the softmax over the visible keys. Way 2 gives the same, since e^−∞ = 0."
+    "With s(i, j) = ω(i, j) / √d_k and the visible keys j ≤ i:\n"
+    "a(i, j) / Σ_{l≤i} a(i, l)\n"
+    "  = [e^s(i, j) / Σ_all l e^s(i, l)] / [Σ_{l≤i} e^s(i, l) / Σ_all l e^s(i, l)]\n"
+    "  = e^s(i, j) / Σ_{l≤i} e^s(i, l)\n"
+    "The common denominator Σ_all l e^s(i, l) cancels: what is left is the softmax over the "
+    "visible keys only. Way 2 computes the same thing, since e^−∞ = 0."
 )
 
 

@@ -7,7 +7,6 @@ import streamlit as st
 import charts
 from attention.trainable import VarianceCurve, init_qkv_weights, variance_curve
 from lessons import lesson2
-from lessons.numbers import fmt
 from ui import inputs, page, qkv, quiz, state
 from ui.show import agreement, matrix_frame, plot, side_by_side, table
 
@@ -151,7 +150,7 @@ if show(4):
     factor = st.slider(
         "Multiply this query's scaled scores by",
         min_value=1.0,
-        max_value=16.0,
+        max_value=lesson2.MAX_FACTOR,
         value=lesson2.DEFAULT_FACTOR,
         step=0.5,
         key="l2_factor",
@@ -170,13 +169,7 @@ if show(4):
         ),
         key="l2_scale_bars",
     )
-    st.caption(
-        f"Largest weight: {fmt(float(scale.before.max()))} before, "
-        f"{fmt(float(scale.after.max()))} after multiplying by {factor:g}. Largest softmax "
-        f"derivative: {fmt(scale.grad_before)} before, {fmt(scale.grad_after)} after; the "
-        f"winner's own a(1 − a): {fmt(scale.winner_before)} before, {fmt(scale.winner_after)} "
-        "after."
-    )
+    st.caption(lesson2.scaling_sentence(scale))
     curve = cached_variance_curve(seed)
     plot(
         charts.variance_chart(curve.d_ks, curve.var_unscaled, curve.var_scaled),

@@ -66,8 +66,9 @@ if show(1):
     st.header("Way 1 · Softmax, hide the future, renormalise")
     st.markdown(
         "Compute lesson 2's weights, set the future to 0 (now the rows add up to less than 1), "
-        "then divide each row by its sum. Why this is right: " + lesson3.ALGEBRA
+        "then divide each row by its sum. Why this is right, in one line of algebra:"
     )
+    st.code(lesson3.ALGEBRA, language="text", wrap_lines=True)
     way1 = chart_grid(340)
     for key, matrix, title in (
         ("l3_unmasked", steps.unmasked_weights, "1. softmax(ω / √d_k), no mask"),

@@ -325,3 +325,14 @@ def test_the_classes_shown_are_the_ones_that_run():
     assert "class SelfAttentionV1(nn.Module):" in source
     assert "nn.Linear(d_in, d_out, bias=qkv_bias)" in source
     assert '"""' not in source
+
+
+def test_the_largest_factor_saturates_the_seed_example_and_shrinks_its_gradients():
+    steps = trainable_attention(seed_inputs(), init_qkv_weights(D_IN, 2, 123))
+    rows = [lesson2.scaling(row, lesson2.MAX_FACTOR) for row in steps.scaled_scores]
+    saturated = [top for top in rows if float(top.after.max()) > 0.8]
+    assert len(saturated) >= 4
+    assert all(top.grad_after < top.grad_before for top in saturated)
+    assert all(top.winner_after < top.winner_before for top in saturated)
+    early = lesson2.scaling(steps.scaled_scores[0], lesson2.DEFAULT_FACTOR)
+    assert early.grad_after > early.grad_before  # not saturated yet at the default factor

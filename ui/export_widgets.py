@@ -49,7 +49,7 @@ def export_panel(data: LessonData, snippet: str, key_prefix: str) -> None:
     with st.expander("As PyTorch code", icon=":material/code:", key=f"{key_prefix}_export_code"):
         st.caption(
             "Needs only Python and PyTorch. Your inputs and weights are written out as numbers; "
-            "the computation is the notebook's, line by line."
+            "the computation follows this lesson's steps, line by line."
         )
         if len(snippet) <= MAX_SHOWN_CODE_CHARS:
             st.code(snippet, language="python", height=480)
