@@ -7,7 +7,7 @@ import streamlit as st
 import charts
 from attention.trainable import VarianceCurve, init_qkv_weights, variance_curve
 from lessons import lesson2
-from ui import inputs, page, qkv, quiz, state
+from ui import inputs, page, present, qkv, quiz, state
 from ui.show import agreement, matrix_frame, plot, side_by_side, table
 
 PATH = "pages/2_Trainable_weights.py"
@@ -25,14 +25,16 @@ x = state.inputs()  # (T, d_in)
 T, d_in = x.shape
 
 page.header(info, "Self-attention with trainable weights", "queries, keys, values and scaling")
-st.markdown(
-    "In lesson 1 each input x(i) was compared with the others directly: ω(i, j) = x(i) · x(j). "
-    "Here each token first gets three vectors, each a learned linear map of its input: a "
-    "**query** q(i) (what this token looks for), a **key** k(j) (what it offers to others) and "
-    "a **value** v(j) (what it passes on). The maps are the weight matrices **W_query**, "
-    "**W_key** and **W_value**, which training adjusts."
-)
-st.caption(lesson2.SOURCE)
+# On a projector the intro waits in an expander, so each step starts near the top.
+with st.expander("What this lesson builds on") if present.presenting() else st.container():
+    st.markdown(
+        "In lesson 1 each input x(i) was compared with the others directly: ω(i, j) = x(i) · x(j). "
+        "Here each token first gets three vectors, each a learned linear map of its input: a "
+        "**query** q(i) (what this token looks for), a **key** k(j) (what it offers to others) and "
+        "a **value** v(j) (what it passes on). The maps are the weight matrices **W_query**, "
+        "**W_key** and **W_value**, which training adjusts."
+    )
+    st.caption(lesson2.SOURCE)
 page.shared_inputs()
 
 d_out, seed = qkv.d_out_and_seed("l2", default_seed=lesson2.DEFAULT_SEED)

@@ -8,7 +8,7 @@ import charts
 from attention.causal import init_linear_qkv
 from lessons import lesson3
 from lessons.numbers import fmt
-from ui import inputs, page, qkv, quiz, state
+from ui import inputs, page, present, qkv, quiz, state
 from ui.show import agreement, chart_grid, matrix_frame, plot, side_by_side, table
 
 PATH = "pages/3_Causal_attention.py"
@@ -18,13 +18,15 @@ x = state.inputs()  # (T, d_in)
 T, d_in = x.shape
 
 page.header(info, "Causal attention and dropout", "hiding the future")
-st.markdown(
-    "This lesson builds on lesson 2: the same queries, keys, values and scaled scores, with "
-    "one change. A model that writes text one token at a time (like GPT) must not use tokens "
-    "that come later. **Causal attention** lets query q(i) attend only to keys k(j) with "
-    "j ≤ i: every weight above the diagonal becomes 0, and each row still adds up to 1."
-)
-st.caption(lesson3.SOURCE)
+# On a projector the intro waits in an expander, so each step starts near the top.
+with st.expander("What this lesson builds on") if present.presenting() else st.container():
+    st.markdown(
+        "This lesson builds on lesson 2: the same queries, keys, values and scaled scores, with "
+        "one change. A model that writes text one token at a time (like GPT) must not use tokens "
+        "that come later. **Causal attention** lets query q(i) attend only to keys k(j) with "
+        "j ≤ i: every weight above the diagonal becomes 0, and each row still adds up to 1."
+    )
+    st.caption(lesson3.SOURCE)
 page.shared_inputs()
 
 d_out, seed = qkv.d_out_and_seed("l3", default_seed=lesson3.DEFAULT_SEED)

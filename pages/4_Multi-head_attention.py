@@ -7,7 +7,7 @@ import streamlit as st
 import charts
 from lessons import lesson4
 from lessons.numbers import fmt
-from ui import inputs, page, qkv, quiz, state
+from ui import inputs, page, present, qkv, quiz, state
 from ui.show import agreement, chart_grid, matrix_frame, plot, table
 
 PATH = "pages/4_Multi-head_attention.py"
@@ -17,14 +17,16 @@ x = state.inputs()  # (T, d_in)
 T, d_in = x.shape
 
 page.header(info, "Multi-head attention", "several attentions side by side")
-st.markdown(
-    "This lesson builds on lessons 2 and 3: one **head** is the attention of lesson 2 (its own "
-    "W_query, W_key and W_value, scores scaled by √d_k), with lesson 3's causal mask if you "
-    "switch it on. One head learns one way of relating tokens. **Multi-head attention** runs "
-    "several heads side by side on the same tokens, each with its own weights; their context "
-    "vectors are concatenated and mixed by one more matrix, the **output projection**."
-)
-st.caption(lesson4.SOURCE)
+# On a projector the intro waits in an expander, so each step starts near the top.
+with st.expander("What this lesson builds on") if present.presenting() else st.container():
+    st.markdown(
+        "This lesson builds on lessons 2 and 3: one **head** is the attention of lesson 2 (its own "
+        "W_query, W_key and W_value, scores scaled by √d_k), with lesson 3's causal mask if you "
+        "switch it on. One head learns one way of relating tokens. **Multi-head attention** runs "
+        "several heads side by side on the same tokens, each with its own weights; their context "
+        "vectors are concatenated and mixed by one more matrix, the **output projection**."
+    )
+    st.caption(lesson4.SOURCE)
 page.shared_inputs()
 
 settings = qkv.multihead_settings()
