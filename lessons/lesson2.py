@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import torch
 
+from attention.causal import CausalSteps
 from attention.trainable import (
     QKVWeights,
     QueryLoop,
@@ -257,6 +258,47 @@ def qkv_matrices(
     ]
 
 
+def qkv_lesson_data(
+    number: int,
+    title: str,
+    tokens: Sequence[str],
+    inputs: torch.Tensor,
+    weights: QKVWeights,
+    steps: TrainableSteps | CausalSteps,
+    between: list[Matrix],
+    notes: list[str],
+    seed: int | None,
+    caveat: str = "",
+) -> LessonData:
+    """The export of a lesson with one Q/K/V head (lessons 2 and 3): qkv_matrices, then
+    `between` (e.g. scaled_scores), then attn_weights (T, T) and context_vecs (T, d_out)."""
+    tokens = list(tokens)
+    return LessonData(
+        number,
+        title,
+        tokens,
+        [
+            *qkv_matrices(tokens, inputs, weights, steps),
+            *between,
+            export.token_matrix("attn_weights", steps.attn_weights, tokens, tokens),
+            export.token_matrix(
+                "context_vecs",
+                steps.context_vecs,
+                tokens,
+                export.dims("out", steps.values.shape[1]),
+            ),
+        ],
+        settings={
+            "T": len(tokens),
+            "d_in": inputs.shape[1],
+            "d_out": weights.W_key.shape[1],
+            "seed": seed,
+        },
+        notes=notes,
+        caveat=caveat,
+    )
+
+
 def lesson_data(
     tokens: Sequence[str],
     inputs: torch.Tensor,
@@ -266,31 +308,16 @@ def lesson_data(
 ) -> LessonData:
     """Lesson 2's export: inputs, W_query, W_key, W_value (d_in, d_out), queries, keys,
     values (T, d_out), attn_scores, scaled_scores, attn_weights (T, T), context_vecs."""
-    tokens = list(tokens)
     d_k = weights.W_key.shape[1]
-    return LessonData(
-        2,
-        "Lesson 2: self-attention with trainable weights",
-        tokens,
-        [
-            *qkv_matrices(tokens, inputs, weights, steps),
-            export.token_matrix("scaled_scores", steps.scaled_scores, tokens, tokens),
-            export.token_matrix("attn_weights", steps.attn_weights, tokens, tokens),
-            export.token_matrix(
-                "context_vecs",
-                steps.context_vecs,
-                tokens,
-                export.dims("out", steps.values.shape[1]),
-            ),
-        ],
-        settings={"T": len(tokens), "d_in": inputs.shape[1], "d_out": d_k, "seed": seed},
-        notes=[
-            "queries = inputs @ W_query (likewise keys, values); attn_scores = queries @ keys.T; "
-            f"scaled_scores = attn_scores / sqrt(d_k) with d_k = {d_k}; attn_weights = softmax "
-            "of each row; context_vecs = attn_weights @ values. The W matrices are the ones on "
-            "the page, including your edits."
-        ],
+    scaled = export.token_matrix("scaled_scores", steps.scaled_scores, list(tokens), list(tokens))
+    note = (
+        "queries = inputs @ W_query (likewise keys, values); attn_scores = queries @ keys.T; "
+        f"scaled_scores = attn_scores / sqrt(d_k) with d_k = {d_k}; attn_weights = softmax "
+        "of each row; context_vecs = attn_weights @ values. The W matrices are the ones on "
+        "the page, including your edits."
     )
+    title = "Lesson 2: self-attention with trainable weights"
+    return qkv_lesson_data(2, title, tokens, inputs, weights, steps, [scaled], [note], seed)
 
 
 def qkv_script_lines(data: LessonData) -> list[str]:

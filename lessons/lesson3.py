@@ -144,34 +144,25 @@ def lesson_data(
     Dropout is left out (see export.DROPOUT_NOTE)."""
     tokens = list(tokens)
     steps = result.steps
-    d_k = weights.W_key.shape[1]
-    return LessonData(
-        3,
-        "Lesson 3: causal attention",
-        tokens,
-        [
-            *lesson2.qkv_matrices(tokens, inputs, weights, steps),
-            export.token_matrix("scaled_scores", result.scaled_scores, tokens, tokens),
-            export.token_matrix("mask", steps.mask.to(torch.int64), tokens, tokens),
-            export.token_matrix("masked_scores", steps.masked_scores, tokens, tokens),
-            export.token_matrix("attn_weights", steps.attn_weights, tokens, tokens),
-            export.token_matrix(
-                "context_vecs",
-                steps.context_vecs,
-                tokens,
-                export.dims("out", steps.values.shape[1]),
-            ),
-        ],
-        settings={"T": len(tokens), "d_in": inputs.shape[1], "d_out": d_k, "seed": seed},
-        notes=[
-            "As lesson 2, then mask: 1 where the key comes after the query (the future). "
-            "masked_scores = scaled_scores with the future set to −∞; attn_weights = softmax "
-            "of each row of masked_scores; context_vecs = attn_weights @ values.",
-            export.DROPOUT_NOTE,
-        ],
-        caveat="The dropout above is not in the files or the code: its random draws could "
-        "differ on another machine. They hold the causal weights without dropout, as a model "
-        "uses them after training.",
+    between = [
+        export.token_matrix("scaled_scores", result.scaled_scores, tokens, tokens),
+        export.token_matrix("mask", steps.mask.to(torch.int64), tokens, tokens),
+        export.token_matrix("masked_scores", steps.masked_scores, tokens, tokens),
+    ]
+    notes = [
+        "As lesson 2, then mask: 1 where the key comes after the query (the future). "
+        "masked_scores = scaled_scores with the future set to −∞; attn_weights = softmax "
+        "of each row of masked_scores; context_vecs = attn_weights @ values.",
+        export.DROPOUT_NOTE,
+    ]
+    caveat = (
+        "The dropout above is not in the files or the code: its random draws could differ on "
+        "another machine. They hold the causal weights without dropout, as a model uses them "
+        "after training."
+    )
+    title = "Lesson 3: causal attention"
+    return lesson2.qkv_lesson_data(
+        3, title, tokens, inputs, weights, steps, between, notes, seed, caveat
     )
 
 
