@@ -324,3 +324,10 @@ def test_masking_algebra_zeroing_then_renormalising_is_softmax_over_visible_keys
         torch.testing.assert_close(
             steps.renormalized_weights[i, : i + 1], visible, atol=1e-6, rtol=0
         )
+
+
+@pytest.mark.parametrize("p", [1.0, -0.1])
+def test_lesson3_dropout_refuses_p_outside_zero_to_one(p):
+    steps = causal_attention(*random_case(0, 3, 3, 2)[:1], *random_case(0, 3, 3, 2)[1])
+    with pytest.raises(ValueError, match="dropout p"):
+        lesson3.dropout(steps, p, 0)

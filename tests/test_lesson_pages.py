@@ -259,3 +259,23 @@ def test_each_lesson_can_be_presented_step_by_step(page, count, first_charts):
     assert seen == set(charts(open_app(page)))  # every chart of the lesson in some step
     labels = [link.proto.label for link in at.main.get("page_link")]
     assert labels and labels[-1].startswith("Next: lesson")  # the way on stays
+
+
+@pytest.mark.parametrize(
+    ("page", "param", "value", "widget", "default"),
+    [
+        ("pages/4_Multi-head_attention.py", "l4_heads", "99", "number_input", 2),
+        ("pages/4_Multi-head_attention.py", "l4_head_dim", "0", "number_input", 2),
+        ("pages/3_Causal_attention.py", "l3_p", "0.99", "slider", 0.5),
+        ("pages/2_Trainable_weights.py", "l2_d_out", "abc", "number_input", 2),
+    ],
+)
+def test_settings_outside_their_range_in_a_link_fall_back_to_the_default(
+    page, param, value, widget, default
+):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.query_params[param] = value
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert getattr(at, widget)(key=param).value == default
+    assert not at.error

@@ -449,3 +449,9 @@ def test_lesson4_heads_question_answer_follows_the_weights():
     ask = lesson4.heads_question(["a", "b", "c"], weights)
     assert ask.right == {"different"} and set(ask.options) == {"same", "different"}
     assert lesson4.heads_question(["a", "b", "c"], weights[:1]) is None
+
+
+@pytest.mark.parametrize("bad", [Lesson4Settings(0, 2), Lesson4Settings(2, 0)])
+def test_lesson4_refuses_empty_heads(bad):
+    with pytest.raises(ValueError, match="at least 1"):
+        lesson4.compute(seed_inputs(), bad)
