@@ -328,6 +328,7 @@ def test_masking_algebra_zeroing_then_renormalising_is_softmax_over_visible_keys
 
 @pytest.mark.parametrize("p", [1.0, -0.1])
 def test_lesson3_dropout_refuses_p_outside_zero_to_one(p):
-    steps = causal_attention(*random_case(0, 3, 3, 2)[:1], *random_case(0, 3, 3, 2)[1])
+    inputs, weights = random_case(0, 3, 3, 2)
+    steps = causal_attention(inputs, *weights)
     with pytest.raises(ValueError, match="dropout p"):
         lesson3.dropout(steps, p, 0)
