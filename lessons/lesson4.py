@@ -178,6 +178,11 @@ def compute(inputs: torch.Tensor, settings: Settings) -> Lesson4:
     )
 
 
+def weights_max(result: Lesson4) -> float:
+    """The largest weight over every head: one colour range 0..this for all head charts."""
+    return float(result.split.attn_weights.max())
+
+
 # Predict, then reveal ------------------------------------------------------------------------
 
 

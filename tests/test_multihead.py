@@ -455,3 +455,10 @@ def test_lesson4_heads_question_answer_follows_the_weights():
 def test_lesson4_refuses_empty_heads(bad):
     with pytest.raises(ValueError, match="at least 1"):
         lesson4.compute(seed_inputs(), bad)
+
+
+def test_lesson4_weights_max_holds_every_head():
+    result = lesson4.compute(seed_inputs(), Lesson4Settings(4, 2, 9, False))
+    top = lesson4.weights_max(result)
+    assert all(float(w.max()) <= top for w in result.split.attn_weights)
+    assert any(float(w.max()) == top for w in result.split.attn_weights)

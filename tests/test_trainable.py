@@ -336,3 +336,12 @@ def test_the_largest_factor_saturates_the_seed_example_and_shrinks_its_gradients
     assert all(top.winner_after < top.winner_before for top in saturated)
     early = lesson2.scaling(steps.scaled_scores[0], lesson2.DEFAULT_FACTOR)
     assert early.grad_after > early.grad_before  # not saturated yet at the default factor
+
+
+def test_score_range_holds_the_scores_and_the_scaled_scores():
+    steps = trainable_attention(seed_inputs(), init_qkv_weights(D_IN, 2, 123))
+    low, high = lesson2.score_range(steps)
+    for matrix in (steps.attn_scores, steps.scaled_scores):
+        assert low <= float(matrix.min()) and float(matrix.max()) <= high
+    assert high == float(steps.attn_scores.max())  # positive scores: the unscaled ones reach it
+    assert low == float(steps.scaled_scores.min())
