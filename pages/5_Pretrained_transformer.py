@@ -41,12 +41,26 @@ def layer_picker(L: int) -> int:
     return int(choice or 0)
 
 
+def head_row(weights, layer: int, heads: range):
+    """head_grid for some heads of one layer. The builder numbers rows and columns from 1, so
+    the picked layer and heads are written on its axes here."""
+    grid = charts.head_grid(weights[layer : layer + 1, heads.start : heads.stop])  # (1, n, T, T)
+    grid.update_layout(
+        title_text=f"Layer {layer + 1}, heads {heads.start + 1} to {heads.stop}",
+        xaxis_ticktext=[str(i + 1) for i in heads],
+        yaxis_ticktext=[str(layer + 1)],
+        height=300,
+    )
+    return grid
+
+
 info = page.start(PATH)
 st.session_state.setdefault(TEXT, lesson5.DEFAULT_TEXT)
 st.session_state.setdefault(W_TEXT, st.session_state[TEXT])
 page.header(info, "Attention in a real transformer", "all-MiniLM-L6-v2, computed on this server")
-st.markdown(lesson5.BUILDS_ON)
 show = page.steps(lesson5.STEP_TITLES)
+if show(0):
+    st.markdown(lesson5.BUILDS_ON)
 result = pretrained.lesson5_for(st.session_state[TEXT])
 tokens, weights = result.tokens, result.weights  # weights (L, h, T, T)
 L, h, T, _ = weights.shape
@@ -79,13 +93,9 @@ layer = int(st.session_state.get(W_LAYER) or 0)  # kept while the picker is hidd
 if show(2):
     st.header("Every head of one layer")
     layer = layer_picker(L)
-    grid = charts.head_grid(weights[layer : layer + 1])  # (1, h, T, T): one row of h maps
-    # The builder numbers its rows from 1; this row is the picked layer.
-    grid.update_layout(
-        title_text=f"Layer {layer + 1}: the attention weights of its {h} heads",
-        yaxis_ticktext=[str(layer + 1)],
-    )
-    plot(grid, key="l5_head_grid")
+    half = h // 2  # two rows of six: squares twice as large as in one row of twelve
+    for key, heads in (("l5_head_grid", range(half)), ("l5_head_grid_2", range(half, h))):
+        plot(head_row(weights, layer, heads), key=key)
     st.caption(
         "Each square is one head's weights: query tokens down, key tokens across, brighter = "
         "more weight (0 to 1). Every row of a square adds up to 1. Pick a head below to read "
@@ -137,8 +147,6 @@ if show(3):
 
 if show(4):
     st.header("Reading attention maps with care")
-    st.markdown(lesson5.PATTERNS)
-    st.markdown(lesson5.resting_sentence(result))
     question = lesson5.most_attended_question(result, layer)
     quiz.ask(
         "l5_most_attended",
@@ -151,6 +159,8 @@ if show(4):
         question.explanation,
         inputs_name="sentence or layer",
     )
+    st.markdown(lesson5.PATTERNS)
+    st.markdown(lesson5.resting_sentence(result))
     st.markdown(lesson5.CAVEATS)
 
 page.next_lesson(PATH)  # lesson 5 is the last: nothing follows

@@ -44,15 +44,6 @@ info = page.start(PATH)
 st.session_state.setdefault(SCORES, list(lab.GOLDEN_SCORES))
 st.session_state.setdefault(W_SCORES, lab.scores_text(st.session_state[SCORES]))
 page.header(info, "Softmax lab", "from scores to weights, and where it can go wrong")
-st.markdown(
-    "**Builds on lesson 1's attention-weights step.** There each query's row of scores "
-    "ω(i, j) = x(i) · x(j) became weights a(i, j) by softmax. Here you type one such row "
-    "yourself and compare three ways to turn it into weights between 0 and 1 that add up "
-    "to 1: sum normalisation, a naive softmax, and the stable softmax PyTorch uses. Every "
-    "number is computed in 32-bit floats (float32), as in a real model, so you also see "
-    "where the first two break."
-)
-st.page_link(LESSON_1, label="Back to lesson 1: simple self-attention", icon=":material/undo:")
 show = page.steps(
     [
         "Your row of scores ω",
@@ -64,6 +55,15 @@ show = page.steps(
 )
 
 if show(0):
+    st.markdown(
+        "**Builds on lesson 1's attention-weights step.** There each query's row of scores "
+        "ω(i, j) = x(i) · x(j) became weights a(i, j) by softmax. Here you type one such row "
+        "yourself and compare three ways to turn it into weights, which should lie between 0 "
+        "and 1 and add up to 1: sum normalisation, a naive softmax, and the stable softmax "
+        "PyTorch uses. Every number is computed in 32-bit floats (float32), as in a real "
+        "model, so you also see where the first two break."
+    )
+    st.page_link(LESSON_1, label="Back to lesson 1: simple self-attention", icon=":material/undo:")
     st.header("Your row of scores ω")
     st.text_input(
         f"Scores ω, {lab.MIN_SCORES} to {lab.MAX_SCORES} numbers separated by commas (press Enter)",
@@ -164,7 +164,7 @@ if show(3):
         "Subtracting the same number c from every score changes no weight in exact "
         "arithmetic: exp(s·ω − c) = exp(s·ω) · exp(−c), and the factor exp(−c) cancels "
         "between each weight and the sum. With c = the largest score, the largest shifted "
-        "score is exactly 0 and the others are negative, so every exp lies between 0 and 1: "
+        "score is exactly 0 and the others are 0 or below, so every exp lies between 0 and 1: "
         "nothing overflows, and the sum is at least 1, so it never underflows to 0."
     )
     st.code(lab.stable_steps(row), language=None, wrap_lines=True)

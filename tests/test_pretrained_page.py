@@ -25,6 +25,9 @@ def test_pretrained_page_shows_the_models_attention():
     at.segmented_control(key="w_l5_layer").set_value(5).run()
     grid = chart(at, "l5_head_grid")["layout"]
     assert grid["yaxis"]["ticktext"] == ["6"] and grid["title"]["text"].startswith("Layer 6")
+    assert chart(at, "l5_head_grid_2")["layout"]["xaxis"]["ticktext"] == [
+        str(head) for head in range(7, 13)
+    ]
     at.selectbox(key="w_l5_head").select(11).run()
     at.selectbox(key="w_l5_query").select(2).run()
     bars = torch.tensor(chart(at, "l5_query_bar")["data"][0]["y"], dtype=torch.float64)
@@ -94,7 +97,7 @@ def test_the_question_reveals_the_computed_answer():
     [
         (0, set()),
         (1, set()),
-        (2, {"l5_head_grid"}),
+        (2, {"l5_head_grid", "l5_head_grid_2"}),
         (3, {"l5_head_heatmap", "l5_query_bar", "l5_lines"}),
         (4, set()),
     ],
