@@ -39,9 +39,10 @@ STEP_TITLES = [
 ]
 
 BUILDS_ON = (
-    "**Builds on lesson 4.** Each layer of this model runs the `multi_head_attention` "
-    "function of lesson 4, the app's own code, on the model's trained weights. The weights "
-    "you see are computed on this server; nothing is downloaded."
+    "**Builds on lesson 4.** Each layer of this model runs lesson 4's multi-head attention: "
+    "the app's own `multi_head_attention` function (the code behind lesson 4's "
+    "MultiHeadAttention class), here on the model's trained weights. The weights you see are "
+    "computed on this server; nothing is downloaded."
 )
 
 ABOUT_MODEL = (
@@ -302,4 +303,40 @@ def most_attended_question(lesson: Lesson5, layer: int) -> Question:
         {right},
         answer,
         explanation,
+    )
+
+
+# Text alternatives for the charts (for screen readers; plain text) -----------------------------
+
+
+def layer_alt(lesson: Lesson5, layer: int, heads: range) -> str:
+    """What a row of head maps shows: for each head, the key token it gives most weight to on
+    average over the queries."""
+    received = lesson.weights[layer].mean(dim=-2)  # (h, T): mean over queries
+    T = received.shape[-1]
+    parts = []
+    for head in heads:
+        top = int(received[head].argmax())
+        parts.append(
+            f"head {head + 1}: token {top + 1} ({lesson.tokens[top]}), "
+            f"{fmt(float(received[head, top]), 2)}"
+        )
+    return (
+        f"Attention maps of layer {layer + 1}, heads {heads.start + 1} to {heads.stop}, "
+        f"{T} by {T} tokens each. The key token with the most weight on average: "
+        + "; ".join(parts)
+        + "."
+    )
+
+
+def head_alt(lesson: Lesson5, layer: int, head: int, query: int) -> str:
+    """What one head's heatmap shows, with the chosen query's strongest key."""
+    row = lesson.weights[layer, head, query]  # (T,)
+    top = int(row.argmax())
+    T = row.shape[0]
+    return (
+        f"Heatmap of the attention weights of layer {layer + 1}, head {head + 1}: {T} query "
+        f"tokens by {T} key tokens, each row adding up to 1. Query {query + 1} "
+        f"({lesson.tokens[query]}) gives the most weight, {fmt(float(row[top]))}, to key "
+        f"{top + 1} ({lesson.tokens[top]})."
     )

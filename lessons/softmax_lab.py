@@ -372,3 +372,25 @@ def doubling_questions(lab: LabRow) -> tuple[Question, Question]:
         why,
     )
     return first, second
+
+
+# Text alternatives for the charts (for screen readers; plain text) -----------------------------
+
+
+def bars_alt(lab: LabRow) -> str:
+    """What the side-by-side bar chart shows, in words, with its key numbers."""
+    parts = []
+    for method, weights in lab.weights.items():
+        if not bool(weights.isfinite().all()):
+            parts.append(f"{METHODS[method]}: inf or NaN, no bars")
+            continue
+        top = int(weights.argmax())
+        parts.append(
+            f"{METHODS[method]}: from {fmt_any(float(weights.min()))} to "
+            f"{fmt_any(float(weights.max()))}, largest for {lab.labels[top]}"
+        )
+    return (
+        f"Bar chart of the weights of {len(lab.labels)} entries under three methods. "
+        + "; ".join(parts)
+        + "."
+    )

@@ -188,3 +188,13 @@ def test_the_comparison_names_every_difference():
     text = lesson5.comparison_markdown()
     for claim in ("bias", "√32", "no mask", "position embedding", "LayerNorm", "residual"):
         assert claim in text
+
+
+def test_the_text_alternatives_name_the_strongest_keys(default):
+    received = default.weights[2].mean(dim=-2)  # (h, T)
+    text = lesson5.layer_alt(default, 2, range(6, 12))
+    top = int(received[7].argmax())
+    assert f"head 8: token {top + 1} ({default.tokens[top]})" in text
+    assert "head 1:" not in text
+    row = default.weights[1, 4, 3]
+    assert f"to key {int(row.argmax()) + 1} " in lesson5.head_alt(default, 1, 4, 3)

@@ -234,3 +234,10 @@ def test_a_saturated_row_stays_the_same():
     top, largest = lab.doubling_questions(lab.compute([0.0, 500.0]))
     assert top.right == {1}
     assert largest.right == {"same"}
+
+
+def test_the_bars_text_alternative_names_the_largest_weights():
+    text = lab.bars_alt(lab.compute([0.12, -0.24, 0.36, -0.82, 0.45]))
+    assert "softmax (stable): from 0.0822 to 0.2928, largest for x5" in text
+    assert "sum normalisation: from -3.4615 to 6.3077, largest for x4" in text
+    assert "naive softmax: inf or NaN" in lab.bars_alt(lab.compute([100.0, 103.0]))
