@@ -241,3 +241,10 @@ def test_the_bars_text_alternative_names_the_largest_weights():
     assert "softmax (stable): from 0.0822 to 0.2928, largest for x5" in text
     assert "sum normalisation: from -3.4615 to 6.3077, largest for x4" in text
     assert "naive softmax: inf or NaN" in lab.bars_alt(lab.compute([100.0, 103.0]))
+
+
+def test_tied_scores_are_all_named():
+    verdict = lab.sum_verdict(lab.compute([-1.0, -1.0, -0.5]))
+    assert verdict.case == "all_negative"
+    assert "(x1 and x2) gets the largest weight" in verdict.text
+    assert "(x3) the smallest" in verdict.text
