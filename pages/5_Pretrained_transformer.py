@@ -1,119 +1,170 @@
-"""Lesson 5: the same attention inside a real pretrained transformer, computed offline."""
+"""Lesson 5: the same attention inside a real pretrained transformer, computed offline. The
+logic and the words are in lessons/lesson5.py; this page only draws them."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 import charts
-from attention.pretrained import MAX_PRETRAINED_TOKENS, MODEL_NAME
-from ui import inputs, pretrained
+from lessons import lesson5
+from lessons.validate import InputError
+from ui import page, present, pretrained, quiz
 from ui.show import plot, side_by_side
 
-DEFAULT_TEXT = "The attention mechanism drives contextual embeddings."
-TEXT, W_TEXT = "ax_l5_text", "w_l5_text"
-
-st.set_page_config(page_title="Attention Explorer: a real transformer", layout="wide")
-inputs.sidebar()
-
-st.title("Attention in a real transformer")
-st.caption("Attention Explorer · Lesson 5 of 5 · all-MiniLM-L6-v2, computed on this server")
-st.markdown(
-    f"**{MODEL_NAME}** is a small pretrained language model (a BERT-style encoder): 6 layers, "
-    "each with 12 attention heads over 384-dimensional token vectors. Its weights ship inside a "
-    "Python package, so nothing is downloaded. The forward pass here is the project's own code, "
-    "and each layer's attention is the `multi_head_attention` function of lesson 4, running on "
-    "the model's real W_query, W_key, W_value and output projection."
-)
+PATH = "pages/5_Pretrained_transformer.py"
+TEXT, ERROR = "ax_l5_text", "ax_l5_error"  # canonical: the last sentence that worked
+W_TEXT, W_LAYER = "w_l5_text", "w_l5_layer"
 
 
 def on_text_change() -> None:
     text = st.session_state[W_TEXT]
     try:
-        pretrained.attention_for(text)
-    except ValueError as error:
-        st.session_state["ax_l5_error"] = str(error)
+        lesson5.check_sentence(text, pretrained.model())
+    except InputError as error:
+        st.session_state[ERROR] = str(error)
         return
-    st.session_state.pop("ax_l5_error", None)
+    st.session_state.pop(ERROR, None)
     st.session_state[TEXT] = text
 
 
-st.session_state.setdefault(TEXT, DEFAULT_TEXT)
+def layer_picker(L: int) -> int:
+    """One layer of the model, picked with big buttons (readable on a projector)."""
+    choice = st.segmented_control(
+        "Layer",
+        list(range(L)),
+        format_func=lambda i: f"Layer {i + 1}",
+        default=0,
+        required=True,
+        key=W_LAYER,
+        persist_state="session",
+    )
+    return int(choice or 0)
+
+
+def head_row(weights, layer: int, heads: range):
+    """head_grid for some heads of one layer. The builder numbers rows and columns from 1, so
+    the picked layer and heads are written on its axes here."""
+    grid = charts.head_grid(weights[layer : layer + 1, heads.start : heads.stop])  # (1, n, T, T)
+    grid.update_layout(
+        title_text=f"Layer {layer + 1}, heads {heads.start + 1} to {heads.stop}",
+        xaxis_ticktext=[str(i + 1) for i in heads],
+        yaxis_ticktext=[str(layer + 1)],
+        height=300,
+    )
+    return grid
+
+
+info = page.start(PATH)
+st.session_state.setdefault(TEXT, lesson5.DEFAULT_TEXT)
 st.session_state.setdefault(W_TEXT, st.session_state[TEXT])
-st.text_input(
-    "A sentence (press Enter)",
-    key=W_TEXT,
-    on_change=on_text_change,
-    persist_state="session",
-    help=f"At most {MAX_PRETRAINED_TOKENS} WordPiece tokens, counting [CLS] and [SEP].",
-)
-if "ax_l5_error" in st.session_state:
-    st.error(st.session_state["ax_l5_error"], icon=":material/error:")
-    st.caption("Still showing the last sentence that worked.")
-tokens, weights = pretrained.attention_for(st.session_state[TEXT])  # (L, h, T, T)
+page.header(info, "Attention in a real transformer", "all-MiniLM-L6-v2, computed on this server")
+show = page.steps(lesson5.STEP_TITLES)
+if show(0):
+    st.markdown(lesson5.BUILDS_ON)
+result = pretrained.lesson5_for(st.session_state[TEXT])
+tokens, weights = result.tokens, result.weights  # weights (L, h, T, T)
 L, h, T, _ = weights.shape
 
-st.subheader(f"The {T} WordPiece tokens")
-st.code(" · ".join(tokens), language=None, wrap_lines=True)
-st.caption(
-    "The tokenizer splits rare words into pieces (## marks a piece that continues a word) and "
-    "adds [CLS] at the start and [SEP] at the end."
-)
+if show(0):
+    st.header("What this model is")
+    st.markdown(lesson5.ABOUT_MODEL)
+    st.text_input(
+        "A sentence (press Enter)",
+        key=W_TEXT,
+        on_change=on_text_change,
+        persist_state="session",
+        help=f"At most {lesson5.MAX_PRETRAINED_TOKENS} WordPiece tokens, counting [CLS] and [SEP].",
+    )
+    if ERROR in st.session_state:
+        st.error(st.session_state[ERROR], icon=":material/error:")
+        st.caption("Still showing the last sentence that worked.")
+    st.subheader(f"The {T} WordPiece tokens")
+    st.code(" · ".join(tokens), language=None, wrap_lines=True)
+    st.markdown(lesson5.TOKENS_EXPLAINED)
 
-st.header("Every head at a glance")
-plot(charts.head_grid(weights), key="l5_head_grid")
-st.caption(
-    "Each small square is one head's weights matrix: query tokens down, key tokens across, "
-    "brighter = more weight (0 to 1). Pick one below to read its numbers."
-)
+if show(1):
+    st.header("The same attention, in a bigger machine")
+    st.markdown(lesson5.comparison_markdown())
+    st.markdown(lesson5.no_mask_sentence(result, 0))
+    st.subheader("Word order")
+    st.markdown(lesson5.order_sentence(result))
 
-st.header("One head, up close")
-c1, c2, c3 = st.columns(3)
-layer = c1.selectbox(
-    "Layer", list(range(L)), format_func=lambda i: f"Layer {i + 1}", key="w_l5_layer"
-)
-head = c2.selectbox("Head", list(range(h)), format_func=lambda i: f"Head {i + 1}", key="w_l5_head")
-query = c3.selectbox(
-    "Query token",
-    list(range(T)),
-    format_func=lambda i: f"{i + 1}: {tokens[i]}",
-    key="w_l5_query",
-)
-plot(
-    charts.attention_heatmap(
-        weights[layer, head],
-        tokens,
-        title=f"Layer {layer + 1}, head {head + 1}: attention weights",
-        value_name="weight",
-    ),
-    key="l5_head_heatmap",
-)
-left, right = side_by_side(2)
-with left:
-    plot(charts.weights_bar(weights[layer, head, query], tokens, query), key="l5_query_bar")
-with right:
+layer = int(st.session_state.get(W_LAYER) or 0)  # kept while the picker is hidden
+if show(2):
+    st.header("Every head of one layer")
+    layer = layer_picker(L)
+    half = h // 2  # two rows of six: squares twice as large as in one row of twelve
+    for key, heads in (("l5_head_grid", range(half)), ("l5_head_grid_2", range(half, h))):
+        plot(head_row(weights, layer, heads), key=key)
+    st.caption(
+        "Each square is one head's weights: query tokens down, key tokens across, brighter = "
+        "more weight (0 to 1). Every row of a square adds up to 1. Pick a head below to read "
+        "its numbers."
+    )
+    if not present.presenting():
+        with st.expander(f"All {L} layers at once ({L * h} heads)"):
+            plot(charts.head_grid(weights), key="l5_all_heads")
+
+if show(3):
+    st.header("One head up close")
+    columns = st.columns(3)
+    with columns[0]:
+        if show(2):
+            st.caption(f"Layer {layer + 1}, picked above.")
+        else:
+            layer = layer_picker(L)
+    head = columns[1].selectbox(
+        "Head", list(range(h)), format_func=lambda i: f"Head {i + 1}", key="w_l5_head"
+    )
+    query = columns[2].selectbox(
+        "Query token",
+        list(range(T)),
+        format_func=lambda i: f"{i + 1}: {tokens[i]}",
+        key="w_l5_query",
+    )
     plot(
-        charts.attention_lines(
+        charts.attention_heatmap(
             weights[layer, head],
             tokens,
-            query,
-            title=f"Layer {layer + 1}, head {head + 1} as lines",
+            title=f"Layer {layer + 1}, head {head + 1}: attention weights a(i, j)",
+            value_name="weight",
         ),
-        key="l5_lines",
+        key="l5_head_heatmap",
     )
+    left, right = side_by_side(2)
+    with left:
+        plot(charts.weights_bar(weights[layer, head, query], tokens, query), key="l5_query_bar")
+    with right:
+        plot(
+            charts.attention_lines(
+                weights[layer, head],
+                tokens,
+                query,
+                title=f"Layer {layer + 1}, head {head + 1} as lines",
+            ),
+            key="l5_lines",
+        )
 
-with st.expander("Things to look for", expanded=True):
-    st.markdown(
-        "These are patterns people often report in maps like these; check whether you can "
-        "find them, and whether they hold for your own sentences:\n"
-        "- **Resting places.** Some heads send most of every row to [CLS], [SEP] or a full "
-        "stop. A head with nothing useful to do has to put its weight somewhere, since each "
-        "row must add up to 1.\n"
-        "- **Neighbours.** Some heads look mostly one token back or one token ahead: a "
-        "diagonal stripe just below or above the main diagonal.\n"
-        "- **Same word.** In some heads the pieces of one word (attention, ##s) or repeats "
-        "of a word attend to each other.\n"
-        "- **Broad heads.** Some heads, often in early layers, spread their weight evenly, "
-        "like averaging.\n\n"
-        "A high weight shows where a head reads from, not why: it is not, by itself, an "
-        "explanation of what the model does."
+if show(4):
+    st.header("Reading attention maps with care")
+    question = lesson5.most_attended_question(result, layer)
+    quiz.ask(
+        "l5_most_attended",
+        (st.session_state[TEXT], layer),
+        question.prompt,
+        question.options,
+        question.labels.__getitem__,
+        question.right,
+        question.answer,
+        question.explanation,
+        inputs_name="sentence or layer",
     )
+    st.markdown(lesson5.PATTERNS)
+    st.markdown(lesson5.resting_sentence(result))
+    st.markdown(lesson5.CAVEATS)
+
+page.next_lesson(PATH)  # lesson 5 is the last: nothing follows
+st.divider()
+st.markdown("**The end of the lessons.** Go further with the lab, or read the overview:")
+st.page_link("pages/6_Softmax_lab.py", label="Softmax lab", icon=":material/science:")
+st.page_link("pages/1_About_attention.py", label="About attention", icon=":material/menu_book:")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
-from app_support import chart, open_app
+from app_support import chart, charts, open_app
 
 from attention import SEED_TOKENS
 from attention.pretrained import embed_words, pretrained_attention
@@ -20,7 +21,13 @@ def test_pretrained_page_shows_the_models_attention():
     assert chart(at, "l5_head_grid")["data"][0]["source"].startswith("data:image/png;base64,")
     heatmap = torch.tensor(chart(at, "l5_head_heatmap")["data"][0]["z"], dtype=torch.float64)
     torch.testing.assert_close(heatmap, expected.weights[0, 0].double(), atol=1e-6, rtol=0)
-    at.selectbox(key="w_l5_layer").select(5).run()
+    assert chart(at, "l5_head_grid")["layout"]["yaxis"]["ticktext"] == ["1"]
+    at.segmented_control(key="w_l5_layer").set_value(5).run()
+    grid = chart(at, "l5_head_grid")["layout"]
+    assert grid["yaxis"]["ticktext"] == ["6"] and grid["title"]["text"].startswith("Layer 6")
+    assert chart(at, "l5_head_grid_2")["layout"]["xaxis"]["ticktext"] == [
+        str(head) for head in range(7, 13)
+    ]
     at.selectbox(key="w_l5_head").select(11).run()
     at.selectbox(key="w_l5_query").select(2).run()
     bars = torch.tensor(chart(at, "l5_query_bar")["data"][0]["y"], dtype=torch.float64)
@@ -57,3 +64,49 @@ def test_lesson_one_can_use_the_models_token_embeddings():
     assert shown.shape == (5, 9)
     at.segmented_control(key="w_embedding_source").set_value("hand-made").run()
     assert chart(at, "weights_heatmap")["data"][0]["z"][0][0] < 0.2
+
+
+def test_lesson_five_opens_with_lesson_four_and_is_the_last():
+    at = open_app(PAGE, timeout=120)
+    assert "lesson 4" in at.markdown[0].value and "multi_head_attention" in at.markdown[0].value
+    links = [e.proto for e in at.get("page_link") if e.proto.label.startswith("Next")]
+    assert not links  # page.next_lesson draws nothing after the last lesson
+    labels = [e.proto.label for e in at.get("page_link")]
+    assert labels.count("Softmax lab") == 2  # the sidebar's link and the page's own
+
+
+def test_the_question_reveals_the_computed_answer():
+    at = open_app(PAGE, timeout=120)
+    at.segmented_control(key="w_l5_layer").set_value(2).run()
+    weights = pretrained_attention(at.text_input(key="w_l5_text").value).weights
+    received = weights[2].mean(dim=(0, 1))  # (T,) mean over heads and queries
+    top = int(received.argmax())
+    right = "cls" if top == 0 else "sep" if top == len(received) - 1 else "sentence"
+    wrong = next(option for option in ("cls", "sep", "sentence") if option != right)
+    at.radio(key="w_predict_l5_most_attended_3").set_value(wrong).run()
+    at.button(key="w_reveal_l5_most_attended").click().run()
+    assert not at.exception
+    shown = "\n".join(e.value for e in at.info)
+    assert f"in layer 3 token {top + 1} gets the most: {float(received[top]):.4f}" in shown
+    at.radio(key="w_predict_l5_most_attended_3").set_value(right).run()
+    assert "Right, in layer 3" in at.success[0].value
+
+
+@pytest.mark.parametrize(
+    ("step", "expected"),
+    [
+        (0, set()),
+        (1, set()),
+        (2, {"l5_head_grid", "l5_head_grid_2"}),
+        (3, {"l5_head_heatmap", "l5_query_bar", "l5_lines"}),
+        (4, set()),
+    ],
+)
+def test_presentation_mode_shows_one_step_at_a_time(step, expected):
+    at = open_app(PAGE, timeout=120, present="true")
+    for _ in range(step):
+        at.button(key="present_next").click().run()
+    assert not at.exception
+    assert f"Step {step + 1} of 5" in at.get("progress")[0].proto.text
+    assert set(charts(at)) == expected
+    assert any(w.key == "w_l5_layer" for w in at.segmented_control) == (step in (2, 3))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from app_support import open_app
 from streamlit.testing.v1 import AppTest
 
 from lessons.catalog import PAGES
@@ -21,11 +22,10 @@ PAGE = "pages/6_Softmax_lab.py"
 METHODS = ("sum normalisation", "naive softmax", "softmax (stable)")
 
 
-def open_lab() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+def open_lab(**params: str) -> AppTest:
+    """The lab, reached from app.py: opened directly, AppTest makes the page its entry point
+    and the sidebar's st.page_link("app.py") cannot resolve."""
+    return open_app(PAGE, **params)
 
 
 def rerun(at: AppTest) -> AppTest:
@@ -52,8 +52,8 @@ def bars(at: AppTest) -> dict[str, list]:
 
 TABLES = {  # a column only that table has (read-only tables carry no key in AppTest)
     "softmax_lab_table": "stable",
-    "softmax_lab_naive_table": "exp(z)",
-    "softmax_lab_stable_table": "exp(z − max z)",
+    "softmax_lab_naive_table": "exp(s·ω)",
+    "softmax_lab_stable_table": "exp(s·ω − max)",
 }
 
 
@@ -68,7 +68,7 @@ def table(at: AppTest, key: str) -> dict[str, list[float]]:
 def weights_table(at: AppTest) -> dict[str, list[float]]:
     """The weights table without its last row (the column sums), plus the sums apart; its
     narrow headers named after the methods."""
-    names = {"z": "z", "sum": "sum normalisation", "naive": "naive softmax"}
+    names = {"s·ω": "s·ω", "sum": "sum normalisation", "naive": "naive softmax"}
     names["stable"] = "softmax (stable)"
     columns = {names[name]: values for name, values in table(at, "softmax_lab_table").items()}
     return {name: values[:-1] for name, values in columns.items()} | {
@@ -82,12 +82,12 @@ def texts(elements) -> str:
 
 def expected(scores: list[float], scale: float = 1.0) -> dict[str, torch.Tensor]:
     """The three normalisations, computed here independently in float32."""
-    z = torch.tensor(scores, dtype=torch.float32) * scale
-    exp = torch.exp(z)
+    row = torch.tensor(scores, dtype=torch.float32) * scale
+    exp = torch.exp(row)
     return {
-        "sum normalisation": z / z.sum(),
+        "sum normalisation": row / row.sum(),
         "naive softmax": exp / exp.sum(),
-        "softmax (stable)": torch.nn.functional.softmax(z, dim=0),
+        "softmax (stable)": torch.nn.functional.softmax(row, dim=0),
     }
 
 
@@ -117,7 +117,7 @@ def test_default_shows_the_golden_softmax_example():
     assert_close(chart["naive softmax"], EXAMPLE["softmax"], TOL)
     shown = weights_table(at)
     assert_close(shown["softmax (stable)"], EXAMPLE["softmax"], TOL)
-    assert_close(shown["z"], EXAMPLE["scores"], TOL)
+    assert_close(shown["s·ω"], EXAMPLE["scores"], TOL)
     assert shown["sum of softmax (stable)"] == pytest.approx(1.0, abs=1e-4)
     # The golden scores add up to -0.13, so sum normalisation already breaks.
     assert_close(chart["sum normalisation"], expected(EXAMPLE["scores"])["sum normalisation"], 1e-6)
@@ -126,9 +126,9 @@ def test_default_shows_the_golden_softmax_example():
     assert chart["marks"] == []
     stable = table(at, "softmax_lab_stable_table")
     assert_close(stable["softmax (stable)"], EXAMPLE["softmax"], TOL)
-    assert_close(stable["z − max z"], [s - 0.45 for s in EXAMPLE["scores"]], TOL)
+    assert_close(stable["s·ω − max"], [s - 0.45 for s in EXAMPLE["scores"]], TOL)
     assert "No overflow" in texts(at.info)
-    assert "z − max z      = [-0.3300, -0.6900, -0.0900, -1.2700, 0]" in at.code[0].value
+    assert "s·ω − max      = [-0.3300, -0.6900, -0.0900, -1.2700, 0]" in at.code[0].value
 
 
 def test_the_scale_changes_the_weights_as_torch_computes_them():
@@ -141,7 +141,7 @@ def test_the_scale_changes_the_weights_as_torch_computes_them():
         for method in METHODS:
             assert_close(chart[method], wanted[method], 1e-6)
         assert chart["softmax (stable)"] != before
-        assert_close(weights_table(at)["z"], [v * scale for v in EXAMPLE["scores"]], 1e-4)
+        assert_close(weights_table(at)["s·ω"], [v * scale for v in EXAMPLE["scores"]], 1e-4)
     # A larger scale sharpens the weights, a smaller one flattens them.
     at.select_slider(key="w_softmax_scale").set_value(5.0)
     sharp = max(bars(rerun(at))["softmax (stable)"])
@@ -165,21 +165,20 @@ def test_large_scores_break_the_naive_softmax_but_not_the_stable_one(how):
     wanted = expected(scores, scale)
     assert not bool(wanted["naive softmax"].isfinite().all())  # the float32 overflow is real
     naive = table(at, "softmax_lab_naive_table")
-    assert math.inf in naive["exp(z)"]
+    assert math.inf in naive["exp(s·ω)"]
     assert any(math.isnan(v) for v in naive["naive softmax"])
     assert_close(naive["naive softmax"], wanted["naive softmax"], 1e-6)
     stable = table(at, "softmax_lab_stable_table")
     assert all(math.isfinite(v) for v in stable["softmax (stable)"])
     assert_close(stable["softmax (stable)"], wanted["softmax (stable)"], 1e-4)
-    assert max(stable["exp(z − max z)"]) == 1.0 and stable["z − max z"].count(0.0) >= 1
+    assert max(stable["exp(s·ω − max)"]) == 1.0 and stable["s·ω − max"].count(0.0) >= 1
     chart = bars(at)
     assert None in chart["naive softmax"] and "NaN" in chart["marks"]
     assert sum(chart["softmax (stable)"]) == pytest.approx(1.0, abs=1e-6)
     assert_close(chart["softmax (stable)"], wanted["softmax (stable)"], 1e-6)
     assert "overflowed" in texts(at.warning)
     assert "Gaps in the chart: naive softmax" in texts(at.caption)
-    max_z = max(scores) * scale
-    assert f"max z          = {max_z:.4f}" in at.code[0].value
+    assert f"max            = {max(scores) * scale:.4f}" in at.code[0].value
 
 
 def test_underflow_is_named_too():
@@ -211,7 +210,7 @@ def test_scores_that_add_up_to_zero_or_below_break_sum_normalisation():
     assert_close(shown["sum normalisation"], [-1.0, 2.0, -0.5, 0.5], 1e-6)
     warning = texts(at.warning)
     assert "2 of the 4 weights are negative" in warning
-    assert "the lowest score, x2, gets the largest weight" in warning
+    assert "the lowest score (x2) gets the largest weight" in warning
 
     # All positive: sum normalisation works, and the page says so.
     at = type_scores(at, "1, 2, 3")
@@ -324,3 +323,49 @@ def test_reveal_checks_the_prediction_against_the_computed_answer():
     at = predict(at, "max", "same", 3)
     assert "Right, it stays the same: 0.3333 before doubling, 0.3333 after" in texts(at.success)
     assert "every weight is 1/3" in texts(at.markdown)
+
+
+def test_all_negative_scores_are_called_out_on_the_page():
+    at = open_lab()
+    at.button(key="w_softmax_preset_all_negative").click()
+    rerun(at)
+    scores = [-0.5, -2.0, -1.0, -0.25]
+    shown = weights_table(at)["sum normalisation"]
+    assert all(0 < w < 1 for w in shown)  # the weights look fine ...
+    assert shown.index(max(shown)) == scores.index(min(scores))  # ... but the order flips
+    assert not at.success
+    warning = texts(at.warning)
+    assert "Every score is negative" in warning and "(x2) gets the largest weight" in warning
+
+
+def test_the_lab_opens_with_lesson_one_and_links_back():
+    at = open_lab()
+    assert "lesson 1" in at.markdown[0].value
+    links = [e.proto for e in at.get("page_link")]
+    assert [link.page for link in links if "lesson 1" in link.label]
+
+
+@pytest.mark.parametrize(
+    ("step", "charts", "tables"),
+    [
+        (0, set(), 0),
+        (1, {"softmax_lab_bars"}, 1),
+        (2, set(), 0),
+        (3, set(), 2),
+        (4, set(), 0),
+    ],
+)
+def test_presentation_mode_shows_one_step_at_a_time(step, charts, tables):
+    at = open_lab(present="true")
+    for _ in range(step):
+        at.button(key="present_next").click()
+        rerun(at)
+    assert f"Step {step + 1} of 5" in at.get("progress")[0].proto.text
+    shown = {e.proto.id.rsplit("-", 1)[-1] for e in at.get("plotly_chart")}
+    assert shown == charts
+    assert len(at.dataframe) == tables
+    assert any(box.key == "w_softmax_scores_text" for box in at.text_input) == (step == 0)
+    if step == 2:
+        assert "negative" in texts(at.warning)  # the golden row's scores add up below 0
+    if step == 4:
+        assert at.radio(key="w_predict_top_5").value is None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from attention.pretrained import PretrainedModel, load_model, pretrained_attention
+from attention.pretrained import PretrainedModel, load_model
+from lessons import lesson5
 
 
 @st.cache_resource(show_spinner="Loading all-MiniLM-L6-v2 (about 90 MB, from disk)…")
@@ -15,10 +16,10 @@ def model() -> PretrainedModel:
 
 
 @st.cache_data(max_entries=64, show_spinner="Running the transformer…")
-def attention_for(text: str) -> tuple[list[str], torch.Tensor]:
-    """(WordPiece tokens, weights (layers, heads, T, T)) for `text`; raises ValueError."""
-    result = pretrained_attention(text, model())
-    return result.tokens, result.weights
+def lesson5_for(text: str) -> lesson5.Lesson5:
+    """Lesson 5's results for `text` (weights (layers, heads, T, T) and summaries); raises
+    lessons.validate.InputError."""
+    return lesson5.compute(text, model())
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
