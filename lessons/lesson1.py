@@ -216,10 +216,10 @@ def compute(tokens: Sequence[str], inputs: torch.Tensor, query_index: int) -> Le
 
 
 def score_lines(tokens: Sequence[str], walk: QueryWalkthrough) -> list[str]:
-    """One line per key j: ω(i, j) = x(i)₁×x(j)₁ + ... = value    (token i · token j)."""
+    """One line per key j: ω(i,j) = x(i)₁×x(j)₁ + ... = value    (token i · token j)."""
     q = walk.query_index
     return [
-        f"ω({q + 1}, {dp.key_index + 1}) = "
+        f"ω({q + 1},{dp.key_index + 1}) = "
         + " + ".join(
             elide(
                 [

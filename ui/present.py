@@ -108,7 +108,7 @@ def _move(page: str, delta: int, count: int) -> None:
 
 
 def step_label(titles: list[str], current: int) -> str:
-    """"Step 2 of 5 · Scores": the same title the step's heading shows."""
+    """The label of a step, e.g. "Step 2 of 5 · Scores": the title its heading shows."""
     return f"Step {current + 1} of {len(titles)} · {titles[current]}"
 
 
