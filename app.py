@@ -8,7 +8,7 @@ import torch
 import charts
 from lessons import lesson1
 from ui import inputs, page, present, pretrained, quiz, state
-from ui.show import agreement, matrix_frame, plot, side_by_side, table
+from ui.show import agreement, matrix_frame, plot, table
 
 PATH = "app.py"
 SOURCES = {"hand-made": "Hand-made vectors", "model": "A real model's token embeddings"}
@@ -28,7 +28,7 @@ def embeddings(tokens: list[str]) -> tuple[torch.Tensor, str]:
 def section_inputs(x: torch.Tensor, source: str, tokens: list[str], dims: list[str]) -> slice:
     """The tokens as vectors (editable when hand-made); returns which dimensions tables show."""
     T, d = x.shape
-    st.header(STEPS[0])
+    page.heading(STEPS[0])
     if not present.presenting():
         st.segmented_control(
             "Embedding source",
@@ -54,25 +54,27 @@ def section_inputs(x: torch.Tensor, source: str, tokens: list[str], dims: list[s
     return shown
 
 
-def section_scores(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor) -> None:
+def section_scores(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor, slot) -> None:
     walk = lesson.walk
     st.markdown(lesson1.SCORES_TEXT)
     ask = lesson1.prediction(walk)
     inputs_id = (tuple(tokens), tuple(map(tuple, x.tolist())), walk.query_index)
     quiz.ask("l1_top_score", inputs_id, *ask, inputs_name="tokens, vectors or query")
-    plot(charts.scores_bar(walk.attn_scores, tokens, walk.query_index), key="query_scores_bar")
+    figure = present.fit(charts.scores_bar(walk.attn_scores, tokens, walk.query_index))
+    plot(figure, key="query_scores_bar", container=slot)
     st.info(lesson1.highest_score_note(x, walk), icon=":material/lightbulb:")
     st.caption("The dot products, term by term:")
     st.code("\n".join(lesson1.score_lines(tokens, walk)), language=None, wrap_lines=True)
 
 
 def section_weights(lesson: lesson1.Lesson1, tokens: list[str]) -> None:
-    walk = lesson.walk
-    st.header(STEPS[2])
+    walk, slot = lesson.walk, present.picture_slot()
+    page.heading(STEPS[2])
     st.markdown(lesson1.WEIGHTS_TEXT)
     st.page_link("pages/6_Softmax_lab.py", label=lesson1.LAB_LINK, icon=":material/science:")
     by_method = {method: n.weights for method, n in walk.normalized.items()}
-    plot(charts.weights_grouped_bar(by_method, tokens, walk.query_index), key="query_weights_bars")
+    figure = present.fit(charts.weights_grouped_bar(by_method, tokens, walk.query_index))
+    plot(figure, key="query_weights_bars", container=slot)
     frame = matrix_frame(lesson1.weights_table(walk), tokens, lesson1.WEIGHT_COLUMNS)
     table(frame, key="query_weights_table")
     st.caption(lesson1.weight_sums_text(walk))
@@ -82,8 +84,8 @@ def section_weights(lesson: lesson1.Lesson1, tokens: list[str]) -> None:
 
 
 def section_context(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor) -> None:
-    walk = lesson.walk
-    st.header(STEPS[3])
+    walk, slot = lesson.walk, present.picture_slot()
+    page.heading(STEPS[3])
     st.markdown(lesson1.CONTEXT_TEXT)
     st.code(lesson1.weighted_sum_text(tokens, x, walk), language=None, wrap_lines=True)
     three_d = x.shape[1] == 3 and st.toggle(
@@ -100,40 +102,32 @@ def section_context(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor)
         axis_titles=view.axis_titles,
         from_origin=view.from_origin,
     )
-    plot(figure, key="vectors_plot")
+    plot(present.fit(figure), key="vectors_plot", container=slot)
 
 
-def heatmap(matrix: torch.Tensor, tokens: list[str], title: str, key: str, scores: bool) -> None:
+def heatmap(matrix: torch.Tensor, tokens: list[str], title: str, key: str, scores: bool, where):
     """A (T, T) heatmap of scores or weights, rows and columns labelled by the tokens."""
     name = "score" if scores else "weight"
     figure = charts.attention_heatmap(
         matrix, tokens, title=title, value_name=name, weights=not scores
     )
-    plot(figure, key=key)
+    plot(present.fit(figure), key=key, container=where)
 
 
 def section_matrices(
     lesson: lesson1.Lesson1, tokens: list[str], dims: list[str], shown: slice
 ) -> None:
-    steps, q = lesson.steps, lesson.walk.query_index
-    st.header(STEPS[4])
+    steps, q, slot = lesson.steps, lesson.walk.query_index, present.picture_slot()
+    page.heading(STEPS[4])
     st.markdown(lesson1.LOOP_TEXT)
-    loop, matrix = side_by_side(2)
-    loop.code(lesson1.LOOP_CODE, language="python")
-    matrix.code(lesson1.MATRIX_CODE, language="python")
+    st.code(lesson1.SCORES_CODE, language="python", wrap_lines=True)
     agreement("Check: the double loop and X Xᵀ give the same scores", lesson.loop_difference)
-    left, right = side_by_side(2)
-    with left:
-        heatmap(steps.attn_scores, tokens, "Attention scores Ω = X Xᵀ", "scores_heatmap", True)
-    with right:
-        heatmap(
-            steps.attn_weights, tokens, "Attention weights A = softmax(Ω)", "weights_heatmap", False
-        )
+    left, right = slot.columns(2)
+    heatmap(steps.attn_scores, tokens, "Attention scores Ω = X Xᵀ", "scores_heatmap", True, left)
+    title = "Attention weights A = softmax(Ω)"
+    heatmap(steps.attn_weights, tokens, title, "weights_heatmap", False, right)
     if len(tokens) > charts.MAX_CELL_TEXT:
-        st.caption(
-            f"With more than {charts.MAX_CELL_TEXT} tokens the cells are too small for "
-            "numbers: hover over a cell to read it."
-        )
+        st.caption(lesson1.hover_note(charts.MAX_CELL_TEXT))
     st.markdown(lesson1.symmetry_text(lesson.asymmetry))
     st.subheader("Context vectors Z = A X")
     table(
@@ -151,19 +145,23 @@ def section_matrices(
 
 
 def section_order(lesson: lesson1.Lesson1, tokens: list[str]) -> None:
-    shuffle = lesson.shuffle
-    st.header(STEPS[5])
+    shuffle, slot = lesson.shuffle, present.picture_slot()
+    page.heading(STEPS[5])
     st.markdown(lesson1.SHUFFLE_TEXT)
     st.code(lesson1.shuffled_tokens_line(shuffle), language=None, wrap_lines=True)
     title = "Attention weights A, tokens shuffled"
-    heatmap(shuffle.steps.attn_weights, shuffle.tokens, title, "shuffled_weights_heatmap", False)
+    heatmap(
+        shuffle.steps.attn_weights, shuffle.tokens, title, "shuffled_weights_heatmap", False, slot
+    )
     agreement(
         "Check: every shuffled output is the original output in the new order",
         shuffle.max_difference,
         tol=lesson1.SHUFFLE_TOL,
     )
     st.markdown(lesson1.ORDER_TEXT)
-    st.page_link("pages/5_Pretrained_transformer.py", label=lesson1.LESSON5_LINK, icon="➡️")
+    st.page_link(
+        "pages/5_Pretrained_transformer.py", label=lesson1.LESSON5_LINK, icon=":material/looks_5:"
+    )
 
 
 info = page.start(PATH)
@@ -172,19 +170,22 @@ tokens = state.tokens()
 if not present.presenting():
     st.markdown(lesson1.INTRO_TEXT)
     st.caption(lesson1.SOURCE_TEXT)
-    st.page_link("pages/1_About_attention.py", label=lesson1.ABOUT_LINK, icon="📖")
+    st.page_link(
+        "pages/1_About_attention.py", label=lesson1.ABOUT_LINK, icon=":material/menu_book:"
+    )
 x, source = embeddings(tokens)  # (T, d)
 dims = [f"dim {j + 1}" for j in range(x.shape[1])]
 show = page.steps(STEPS)
 shown = section_inputs(x, source, tokens, dims) if show(0) else slice(0, 8)
 if show(1):
-    st.header(STEPS[1])
+    page.heading(STEPS[1])
+    scores_slot = present.picture_slot()
     query = inputs.query_picker("Query token i")
 else:
     query = state.query()
 lesson = lesson1.compute(tokens, x, query)
 if show(1):
-    section_scores(lesson, tokens, x)
+    section_scores(lesson, tokens, x, scores_slot)
 if show(2):
     section_weights(lesson, tokens)
 if show(3):

@@ -51,6 +51,10 @@ for i, x_i in enumerate(inputs):
     for j, x_j in enumerate(inputs):
         attn_scores[i, j] = torch.dot(x_i, x_j)"""
 MATRIX_CODE = "attn_scores = inputs @ inputs.T  # (T, d) x (d, T) -> (T, T)"
+SCORES_CODE = (
+    f"# The notebook's double loop\n{LOOP_CODE}\n\n# The same scores as one matrix product\n"
+    f"{MATRIX_CODE}"
+)
 METHOD_LABELS = {
     "sum": "sum normalisation",
     "naive_softmax": "naive softmax",
@@ -70,9 +74,9 @@ SOURCE_TEXT = (
     "token as the query, type your own tokens, vectors and d, or use a real model's "
     "embeddings; it adds the pictures and the word-order test."
 )
-ABOUT_LINK = "New to attention? Background first: About attention (no numbers)"
-LAB_LINK = "Try the three ways on scores you type in the softmax lab"
-LESSON5_LINK = "Position embeddings in a real model: lesson 5"
+ABOUT_LINK = "New to attention? Read About attention"
+LAB_LINK = "Softmax lab: try your own scores"
+LESSON5_LINK = "Lesson 5: position embeddings"
 EDITOR_NOTE = (
     "Real models learn these vectors; here you can type them. Edit a cell and press Enter; "
     "change the tokens or d in the sidebar."
@@ -350,10 +354,8 @@ SHUFFLE_TEXT = (
 
 
 def shuffled_tokens_line(shuffle: Shuffle) -> str:
-    """The shuffled order as one plain line: "3 drives · 1 Attention · ..." (original numbers)."""
-    return " · ".join(
-        f"{i + 1} {token}" for i, token in zip(shuffle.order, shuffle.tokens, strict=True)
-    )
+    """The tokens in their shuffled order, separated by spaces (plain text)."""
+    return " ".join(shuffle.tokens)
 
 
 class Prediction(NamedTuple):
@@ -434,6 +436,14 @@ def vector_view(inputs: torch.Tensor, walk: QueryWalkthrough, three_d: bool) -> 
         ["principal component 1", "principal component 2"],
         False,
         projection_caption(d, float(flat.explained.sum())),
+    )
+
+
+def hover_note(max_cell_text: int) -> str:
+    """Why a large heatmap has no numbers in its cells."""
+    return (
+        f"With more than {max_cell_text} tokens the cells are too small for numbers: hover over "
+        "a cell to read it."
     )
 
 

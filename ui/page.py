@@ -31,12 +31,24 @@ def glossary_popover() -> None:
 def header(page: catalog.Page, title: str, subtitle: str) -> None:
     """The page title, the line under it (which lesson this is, and what it is about) and the
     glossary."""
-    st.title(title)
     where = f"Lesson {page.lesson} of {catalog.LESSON_COUNT}" if page.lesson else page.label
+    if present.presenting():  # one short line, so a step's picture fits on a projector
+        line, words = st.columns([5, 1], vertical_alignment="center")
+        line.markdown(f"**{title}** · {where}")
+        with words:
+            glossary_popover()
+        return
+    st.title(title)
     line, words = st.columns([5, 1], vertical_alignment="center")
     line.caption(f"Attention Explorer · {where} · {subtitle}")
     with words:
         glossary_popover()
+
+
+def heading(title: str) -> None:
+    """A step's heading; while presenting, the step controls show the title instead."""
+    if not present.presenting():
+        st.header(title)
 
 
 def shared_inputs() -> None:

@@ -4,6 +4,7 @@ chrome, every lesson one step at a time. Reachable with the sidebar toggle or th
 
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from lessons import catalog
@@ -14,6 +15,9 @@ PARAM = "present"  # the URL parameter: ?present=true
 STEP = "ax_present_step"  # page path -> that page's current step (each page keeps its own)
 PAGE = "ax_page"  # the path of the page being drawn (set by ui.page.start)
 CHART_FONT_PX = 18
+# A step's main picture, as built for the page, at most this tall: ui.show.plot then enlarges it
+# (x 1.3 and larger margins) to about 600 px, which fits a 720 px screen under the controls.
+PICTURE_MAX_PX = 390
 TITLE_FONT_PX = 24
 # Larger type everywhere (Streamlit sizes text in rem), no sidebar, and little space above the
 # content, so a step's picture fits a 1280 x 720 screen. A constant: no user text.
@@ -89,6 +93,19 @@ def leave_button() -> None:
         help="Leave presentation mode",
         type="tertiary",
     )
+
+
+def fit(fig: go.Figure) -> go.Figure:
+    """While presenting, a copy of `fig` no taller than PICTURE_MAX_PX; otherwise `fig`."""
+    if not presenting() or (fig.layout.height or 450) <= PICTURE_MAX_PX:
+        return fig
+    return go.Figure(fig).update_layout(height=PICTURE_MAX_PX)
+
+
+def picture_slot():  # -> a Streamlit container, or the streamlit module
+    """Where a step's main picture goes: while presenting, a container made here, at the top
+    of the step (the text follows it); otherwise `st`, so the picture stays where it is drawn."""
+    return st.container() if presenting() else st
 
 
 def set_page(path: str) -> None:
