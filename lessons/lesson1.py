@@ -459,6 +459,51 @@ def projection_caption(d: int, kept: float) -> str:
     )
 
 
+# Text alternatives for the charts (screen readers): what each shows, with its key numbers ----
+
+
+def _named(tokens: Sequence[str], j: int) -> str:
+    return f"{j + 1}: {tokens[j]}"
+
+
+def alt_scores(tokens: Sequence[str], walk: QueryWalkthrough) -> str:
+    """The scores bar chart in words."""
+    q = walk.query_index
+    values = ", ".join(
+        f"{_named(tokens, j)} {fmt(v)}" for j, v in enumerate(walk.attn_scores.tolist())
+    )
+    best = top_keys(walk) if bool(walk.attn_scores.isfinite().all()) else []
+    top = f" The largest is key {' and '.join(_named(tokens, j) for j in best)}." if best else ""
+    return f"Bar chart of the scores ω({q + 1}, j) of query {_named(tokens, q)}: {values}.{top}"
+
+
+def alt_weights(tokens: Sequence[str], walk: QueryWalkthrough) -> str:
+    """The grouped bar chart of the three normalisations in words (softmax weights listed)."""
+    q = walk.query_index
+    values = ", ".join(
+        f"{_named(tokens, j)} {fmt(v)}" for j, v in enumerate(walk.attn_weights.tolist())
+    )
+    return (
+        f"Grouped bar chart of the weights a({q + 1}, j) of query {_named(tokens, q)} by sum "
+        f"normalisation, naive softmax and softmax. The softmax weights: {values}."
+    )
+
+
+def alt_matrix(tokens: Sequence[str], matrix: torch.Tensor, name: str) -> str:
+    """A (T, T) heatmap in words: its range and, for each query row, the key with the most."""
+    if not bool(matrix.isfinite().all()):
+        return f"Heatmap of the {name}, {len(tokens)} by {len(tokens)}; some values are not finite."
+    rows = "; ".join(
+        f"row {_named(tokens, i)}: largest at key {_named(tokens, int(row.argmax()))}"
+        for i, row in enumerate(matrix)
+    )
+    return (
+        f"Heatmap of the {name}, {len(tokens)} by {len(tokens)}, rows the queries i and columns "
+        f"the keys j, values from {fmt(float(matrix.min()))} to {fmt(float(matrix.max()))}. "
+        f"{rows}."
+    )
+
+
 # Export ---------------------------------------------------------------------------------------
 
 
