@@ -64,9 +64,9 @@ METHOD_LABELS = {
 INTRO_TEXT = (
     "**Start here.** Self-attention turns each token's vector **x(i)** into a **context vector "
     "z(i)**: a weighted average of *all* the tokens' vectors, where the weights a(i, j) say how "
-    "much token j matters to token i. This lesson computes it in three steps, first for one "
-    "query token, then for all of them at once. Change any number and watch everything follow; "
-    "each lesson ends with a link to the next."
+    "much token j matters to token i. This lesson computes it in three steps (scores, "
+    "weights, context vector), first for one query token, then for all of them at once. "
+    "Change any number and watch everything follow; each lesson ends with a link to the next."
 )
 SOURCE_TEXT = (
     f"This lesson follows {SOURCE}: the same five tokens and 3-d vectors, the same steps, "
