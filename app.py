@@ -6,332 +6,194 @@ import streamlit as st
 import torch
 
 import charts
-from attention import AttentionSteps, QueryWalkthrough, pca_2d, query_walkthrough, simple_attention
-from lessons.export import lesson1_data, pytorch_snippet
-from lessons.numbers import elide, fmt, fmt_factor, fmt_input
-from ui import inputs, present, pretrained, state
-from ui.export_widgets import export_panel
-from ui.show import agreement, matrix_frame, plot, side_by_side, table
+from lessons import lesson1
+from ui import inputs, page, present, pretrained, quiz, state
+from ui.show import agreement, matrix_frame, plot, table
 
-HAND_MADE, MODEL = "hand-made", "model"
-SOURCES = {HAND_MADE: "Hand-made vectors", MODEL: "A real model's token embeddings"}
-W_SOURCE = "w_embedding_source"
-
-st.set_page_config(page_title="Attention Explorer: simple self-attention", layout="wide")
-inputs.sidebar()
-tokens = state.tokens()
+PATH = "app.py"
+SOURCES = {"hand-made": "Hand-made vectors", "model": "A real model's token embeddings"}
+STEPS = ["Tokens as vectors", "Scores", "Weights", "Context vector", "All tokens at once", "Order"]
 
 
-def embeddings() -> tuple[torch.Tensor, str]:
+def embeddings(tokens: list[str]) -> tuple[torch.Tensor, str]:
     """The lesson's inputs (T, d) from the chosen source, and that source."""
-    source = st.session_state.get(W_SOURCE) or HAND_MADE
-    if source == MODEL:
+    if st.session_state.get("w_embedding_source") == "model":
         try:
-            return pretrained.word_embeddings(tuple(tokens)), MODEL  # (T, 384)
+            return pretrained.word_embeddings(tuple(tokens)), "model"  # (T, 384)
         except ValueError as error:
             st.error(f"{error} Showing the hand-made vectors instead.", icon=":material/error:")
-    return state.inputs(), HAND_MADE
+    return state.inputs(), "hand-made"
 
 
-def section_inputs(x: torch.Tensor, source: str) -> slice:
-    """The tokens as vectors; returns which dimensions the tables show."""
+def section_inputs(x: torch.Tensor, source: str, tokens: list[str], dims: list[str]) -> slice:
+    """The tokens as vectors (editable when hand-made); returns which dimensions tables show."""
     T, d = x.shape
-    st.header("Your tokens as vectors")
-    if present.presenting():
-        st.markdown(f"Each of the **{T}** tokens is a vector of **d = {d}** numbers.")
-        shown = slice(0, 8)
-        table(matrix_frame(x[:, shown], tokens, DIMS[shown]), key="inputs_table")
-        return shown
-    st.segmented_control(
-        "Embedding source",
-        options=list(SOURCES),
-        format_func=SOURCES.get,
-        default=HAND_MADE,
-        required=True,
-        key=W_SOURCE,
-        persist_state="session",
-    )
-    if source == HAND_MADE:
-        st.markdown(
-            f"Each of the **{T}** tokens is a vector of **d = {d}** numbers. "
-            "Real models learn these embeddings; here you can type them. "
-            "Edit a cell and press Enter; change the tokens or d in the sidebar."
+    page.heading(STEPS[0])
+    if not present.presenting():
+        st.segmented_control(
+            "Embedding source",
+            list(SOURCES),
+            format_func=SOURCES.get,
+            default="hand-made",
+            required=True,
+            key="w_embedding_source",
+            persist_state="session",
         )
+    st.markdown(f"Each of the **T = {T}** tokens is a vector **x(i)** of **d = {d}** numbers.")
+    if source == "hand-made" and not present.presenting():
+        st.caption(lesson1.EDITOR_NOTE)
         inputs.embedding_editor()
         return slice(None)
-    st.markdown(
-        "Each token's vector is its row in the token-embedding table of the pretrained model "
-        f"all-MiniLM-L6-v2 (lesson 5): **d = {d}** numbers learned in training. A word the "
-        "model splits into several pieces gets the mean of its pieces' rows. These values "
-        "are read-only; switch to hand-made vectors to type your own."
-    )
-    first = st.number_input(
-        "Show 8 dimensions starting at",
-        min_value=1,
-        max_value=d - 7,
-        value=1,
-        key="w_model_dims",
-        persist_state="session",
-    )
-    shown = slice(int(first) - 1, int(first) + 7)
-    table(matrix_frame(x[:, shown], tokens, DIMS[shown]), key="model_embeddings_table")
+    if source == "model":
+        st.caption(lesson1.MODEL_NOTE)
+    first = 1
+    if d > 8 and not present.presenting():
+        first = int(st.number_input("Show 8 dimensions starting at", 1, d - 7, key="w_model_dims"))
+    shown = slice(first - 1, first + 7)
+    table(matrix_frame(x[:, shown], tokens, dims[shown]), key="inputs_table")
     return shown
 
 
-def section_query() -> int:
-    st.header("Pick a query token")
-    st.markdown(
-        "The *query* is the token whose context vector we build. "
-        "Every token, the query included, is compared with it."
-    )
-    return inputs.query_picker()
-
-
-def section_scores(walk: QueryWalkthrough) -> None:
-    q = walk.query_index
-    st.header("Step 1 · Attention scores")
-    st.markdown(
-        "The score of token j for the query i is the **dot product** ω(i, j) = x(i) · x(j): "
-        "multiply the vectors entry by entry and add up. Vectors that point the same way get "
-        "large scores; vectors at right angles get 0; opposite ones get negative scores."
-    )
-    plot(charts.scores_bar(walk.attn_scores, tokens, q), key="query_scores_bar")
-    arithmetic = [
-        f"ω({q + 1},{dp.key_index + 1}) = "
-        + " + ".join(
-            elide(
-                [
-                    f"{fmt_factor(a)}×{fmt_factor(b)}"
-                    for a, b in zip(dp.left.tolist(), dp.right.tolist(), strict=True)
-                ]
-            )
-        )
-        + f" = {fmt(dp.value)}"
-        + f"    ({tokens[q]} · {tokens[dp.key_index]})"
-        for dp in walk.dot_products
-    ]
+def section_scores(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor, slot) -> None:
+    walk = lesson.walk
+    st.markdown(lesson1.SCORES_TEXT)
+    ask = lesson1.prediction(walk)
+    inputs_id = (tuple(tokens), tuple(map(tuple, x.tolist())), walk.query_index)
+    quiz.ask("l1_top_score", inputs_id, *ask, inputs_name="tokens, vectors or query")
+    figure = present.fit(charts.scores_bar(walk.attn_scores, tokens, walk.query_index))
+    plot(figure, key="query_scores_bar", container=slot)
+    st.info(lesson1.highest_score_note(x, walk), icon=":material/lightbulb:")
     st.caption("The dot products, term by term:")
-    st.code("\n".join(arithmetic), language=None, wrap_lines=True)
+    st.code("\n".join(lesson1.score_lines(tokens, walk)), language=None, wrap_lines=True)
 
 
-def section_weights(walk: QueryWalkthrough) -> None:
-    q = walk.query_index
-    st.header("Step 2 · Attention weights")
-    st.markdown(
-        "Scores can be any size, so we **normalise** them into weights a(i, j) that are "
-        "positive and add up to 1. Three ways, side by side:\n"
-        "- **sum normalisation**: ω(i, j) / Σⱼ ω(i, j)\n"
-        "- **naive softmax**: exp(ω(i, j)) / Σⱼ exp(ω(i, j))\n"
-        "- **softmax (stable)**: the same, computed as exp(ω − max ω) / Σ exp(ω − max ω), "
-        "which PyTorch's `torch.softmax` does"
+def section_weights(lesson: lesson1.Lesson1, tokens: list[str]) -> None:
+    walk, slot = lesson.walk, present.picture_slot()
+    page.heading(STEPS[2])
+    st.markdown(lesson1.WEIGHTS_TEXT)
+    st.page_link("pages/6_Softmax_lab.py", label=lesson1.LAB_LINK, icon=":material/science:")
+    by_method = {method: n.weights for method, n in walk.normalized.items()}
+    figure = present.fit(charts.weights_grouped_bar(by_method, tokens, walk.query_index))
+    plot(figure, key="query_weights_bars", container=slot)
+    frame = matrix_frame(lesson1.weights_table(walk), tokens, lesson1.WEIGHT_COLUMNS)
+    table(frame, key="query_weights_table")
+    st.caption(lesson1.weight_sums_text(walk))
+    for warning in lesson1.weight_warnings(walk):
+        st.warning(warning, icon=":material/warning:")
+    st.info(lesson1.WHY_SOFTMAX_TEXT + " " + lesson1.rounding_text(), icon=":material/lightbulb:")
+
+
+def section_context(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor) -> None:
+    walk, slot = lesson.walk, present.picture_slot()
+    page.heading(STEPS[3])
+    st.markdown(lesson1.CONTEXT_TEXT)
+    st.code(lesson1.weighted_sum_text(tokens, x, walk), language=None, wrap_lines=True)
+    three_d = x.shape[1] == 3 and st.toggle(
+        "Draw in 3-D (drag to turn it)", key="w_vectors_3d", persist_state="session"
     )
-    weights_by_method = {method: n.weights for method, n in walk.normalized.items()}
-    plot(charts.weights_grouped_bar(weights_by_method, tokens, q), key="query_weights_bars")
-    step2 = matrix_frame(
-        walk.attn_scores[:, None],
+    view = lesson1.vector_view(x, walk, three_d)
+    st.caption(view.caption)
+    figure = charts.vectors_figure(
+        view.points,
         tokens,
-        ["score"],
+        view.context,
+        walk.query_index,
+        title=view.title,
+        axis_titles=view.axis_titles,
+        from_origin=view.from_origin,
     )
-    for method, label in (
-        ("sum", "sum normalisation"),
-        ("naive_softmax", "naive softmax"),
-        ("softmax", "softmax (stable)"),
-    ):
-        step2[label] = walk.normalized[method].weights.double().tolist()
-    table(step2, key="query_weights_table")
-    st.caption(
-        "Sum of the weights: "
-        + " · ".join(
-            f"{label} = {fmt(walk.normalized[method].total)}"
-            for method, label in (
-                ("sum", "sum normalisation"),
-                ("naive_softmax", "naive softmax"),
-                ("softmax", "softmax (stable)"),
-            )
-        )
-    )
-    sum_weights = walk.normalized["sum"].weights
-    if not bool(sum_weights.isfinite().all()) or bool((sum_weights < 0).any()):
-        st.warning(
-            "Sum normalisation breaks here: with negative scores (or scores that add up to 0) "
-            "it gives negative or undefined weights. Softmax never does.",
-            icon=":material/warning:",
-        )
-    if not bool(walk.normalized["naive_softmax"].weights.isfinite().all()):
-        st.warning(
-            "The naive softmax overflowed: exp of a score above about 88 is too large for a "
-            "32-bit float (inf), and inf / inf is NaN. The stable softmax subtracts the largest "
-            "score first, so every exp is at most 1, and gets the right answer.",
-            icon=":material/warning:",
-        )
-    st.info(
-        "**Why softmax?** Every weight is positive even when scores are negative; large scores "
-        "stand out more (exp grows fast) without ever reaching exactly 0 or 1; and it is smooth, "
-        "so gradients flow to every score during training. Subtracting the row's largest score "
-        "changes nothing mathematically but keeps exp from overflowing.",
-        icon=":material/lightbulb:",
-    )
+    plot(present.fit(figure), key="vectors_plot", container=slot)
 
 
-def section_context(x: torch.Tensor, walk: QueryWalkthrough) -> None:
-    q, d = walk.query_index, x.shape[1]
-    st.header("Step 3 · Context vector")
-    st.markdown(
-        "The context vector is the weighted sum of **all** input vectors, using the softmax "
-        "weights: z(i) = Σⱼ a(i, j) · x(j). Because the weights are positive and add up to 1, "
-        "z(i) is an average that leans towards the tokens with the most weight."
+def heatmap(matrix: torch.Tensor, tokens: list[str], title: str, key: str, scores: bool, where):
+    """A (T, T) heatmap of scores or weights, rows and columns labelled by the tokens."""
+    name = "score" if scores else "weight"
+    figure = charts.attention_heatmap(
+        matrix, tokens, title=title, value_name=name, weights=not scores
     )
-    weighted_sum = [
-        f"{fmt(a)} × [{', '.join(elide([fmt_input(v) for v in row]))}]    ({tokens[j]})"
-        for j, (a, row) in enumerate(zip(walk.attn_weights.tolist(), x.tolist(), strict=True))
-    ]
-    context_text = ", ".join(elide([fmt(v) for v in walk.context_vec.tolist()]))
-    weighted_sum.append(f"z({q + 1}) = [{context_text}]")
-    st.code(
-        "\n+ ".join(weighted_sum[:-1]) + "\n= " + weighted_sum[-1], language=None, wrap_lines=True
-    )
-
-    three_d = d == 3 and st.toggle(
-        "Draw in 3-D (drag to turn it)",
-        key="w_vectors_3d",
-        persist_state="session",
-        help="The 3-D picture shows the raw vectors from the origin. It takes longer to draw "
-        "than the flat one, so it is off by default.",
-    )
-    if d == 2 or three_d:
-        figure = charts.vectors_figure(
-            x,
-            tokens,
-            walk.context_vec,
-            q,
-            title=f"The input vectors and the context vector z({q + 1})",
-            axis_titles=DIMS,
-            from_origin=True,
-        )
-        st.caption("Grey lines run from the origin to each input vector; the diamond is z.")
-    else:
-        projection = pca_2d(x)
-        figure = charts.vectors_figure(
-            projection.points,
-            tokens,
-            projection.project(walk.context_vec),
-            q,
-            title=f"The input vectors and z({q + 1}), projected to 2-D (PCA)",
-            axis_titles=["principal component 1", "principal component 2"],
-            from_origin=False,
-        )
-        kept = float(projection.explained.sum())
-        why = (
-            "For a flat picture"
-            if d == 3
-            else f"With d = {d} the vectors cannot be drawn directly, so"
-        )
-        st.caption(
-            f"{why} the vectors are projected onto the two directions along which they vary "
-            f"most (PCA). The picture keeps {kept:.0%} of their spread; distances in it are "
-            "only approximate."
-        )
-    plot(figure, key="vectors_plot")
+    plot(present.fit(figure), key=key, container=where)
 
 
-def section_matrices(steps: AttentionSteps, walk: QueryWalkthrough, shown: slice) -> None:
-    q, (T, d) = walk.query_index, steps.context_vecs.shape
-    st.header("All tokens at once: matrices")
-    st.markdown(
-        "Doing this for every query is three matrix products: scores **Ω = X Xᵀ**, "
-        "weights **A = softmax(Ω)** row by row, context vectors **Z = A X**. Row i of each "
-        "matrix is exactly what the steps above computed for query i."
-    )
-    left, right = side_by_side(2)
-    with left:
-        plot(
-            charts.attention_heatmap(
-                steps.attn_scores,
-                tokens,
-                title="Attention scores Ω = X Xᵀ",
-                value_name="score",
-                weights=False,
-            ),
-            key="scores_heatmap",
-        )
-    with right:
-        plot(
-            charts.attention_heatmap(
-                steps.attn_weights,
-                tokens,
-                title="Attention weights A = softmax(Ω)",
-                value_name="weight",
-            ),
-            key="weights_heatmap",
-        )
-    if T > charts.MAX_CELL_TEXT:
-        st.caption(
-            f"With more than {charts.MAX_CELL_TEXT} tokens the cells are too small for numbers: "
-            "hover over a cell to read it."
-        )
+def section_matrices(
+    lesson: lesson1.Lesson1, tokens: list[str], dims: list[str], shown: slice
+) -> None:
+    steps, q, slot = lesson.steps, lesson.walk.query_index, present.picture_slot()
+    page.heading(STEPS[4])
+    st.markdown(lesson1.LOOP_TEXT)
+    st.code(lesson1.SCORES_CODE, language="python", wrap_lines=True)
+    agreement("Check: the double loop and X Xᵀ give the same scores", lesson.loop_difference)
+    left, right = slot.columns(2)
+    heatmap(steps.attn_scores, tokens, "Attention scores Ω = X Xᵀ", "scores_heatmap", True, left)
+    title = "Attention weights A = softmax(Ω)"
+    heatmap(steps.attn_weights, tokens, title, "weights_heatmap", False, right)
+    if len(tokens) > charts.MAX_CELL_TEXT:
+        st.caption(lesson1.hover_note(charts.MAX_CELL_TEXT))
+    st.markdown(lesson1.symmetry_text(lesson.asymmetry))
     st.subheader("Context vectors Z = A X")
     table(
-        matrix_frame(steps.context_vecs[:, shown], tokens, [f"z {c}" for c in DIMS[shown]]),
+        matrix_frame(steps.context_vecs[:, shown], tokens, [f"z {c}" for c in dims[shown]]),
         key="context_table",
     )
-    if d > len(DIMS[shown]):
-        st.caption(f"Showing the same 8 of the {d} dimensions as the embeddings table above.")
-    difference = float((steps.context_vecs[q] - walk.context_vec).abs().max())
+    difference = float((steps.context_vecs[q] - lesson.walk.context_vec).abs().max())
     agreement(f"Check: row {q + 1} of Z equals the step-by-step z({q + 1}) above", difference)
-
-
-def section_each_query(steps: AttentionSteps, query: int) -> None:
-    T = steps.attn_weights.shape[0]
-    st.header("Attention weights for each query")
-    if T <= charts.MAX_CELL_TEXT:
+    if len(tokens) <= charts.MAX_CELL_TEXT and not present.presenting():
         st.markdown(
-            "Every query's row of the weights matrix as bars: drag the slider under the chart "
-            "to step through the queries. The query's own bar is the orange, hatched one; all "
-            "rows share one axis, so you can compare them."
+            "Every query's row of A as bars: drag the slider under the chart to step "
+            "through the queries. The query's own bar is the orange, hatched one."
         )
-        plot(charts.weights_by_query(steps.attn_weights, tokens, query), key="weights_by_query")
-    else:
-        st.markdown(
-            f"With {T} tokens a chart per query would be unreadable. Pick a query above to "
-            "see its weights in Step 2, or hover over a row of the weights heatmap."
-        )
+        plot(charts.weights_by_query(steps.attn_weights, tokens, q), key="weights_by_query")
 
 
-st.title("Simple self-attention")
-st.caption("Attention Explorer · Lesson 1 of 5 · no trainable weights yet")
-x, source = embeddings()  # (T, d)
-DIMS = [f"dim {j + 1}" for j in range(x.shape[1])]
-steps = simple_attention(x)
-
-if present.presenting():
-    STEP_TITLES = ["Tokens as vectors", "Scores", "Weights", "Context vector", "All at once"]
-    current = present.step_controls(STEP_TITLES)
-    if current == 0:
-        section_inputs(x, source)
-    else:
-        walk = query_walkthrough(x, inputs.query_picker())
-        if current == 1:
-            section_scores(walk)
-        elif current == 2:
-            section_weights(walk)
-        elif current == 3:
-            section_context(x, walk)
-        else:
-            section_matrices(steps, walk, slice(0, 8))
-else:
-    st.markdown(
-        "Self-attention turns each token's vector **x(i)** into a **context vector z(i)**: "
-        "a weighted average of *all* the tokens' vectors, where the weights say how relevant "
-        "each token is to token i. This lesson computes it in three steps, first for one query "
-        "token, then for all of them at once. Change any number and watch everything follow."
+def section_order(lesson: lesson1.Lesson1, tokens: list[str]) -> None:
+    shuffle, slot = lesson.shuffle, present.picture_slot()
+    page.heading(STEPS[5])
+    st.markdown(lesson1.SHUFFLE_TEXT)
+    st.code(lesson1.shuffled_tokens_line(shuffle), language=None, wrap_lines=True)
+    title = "Attention weights A, tokens shuffled"
+    heatmap(
+        shuffle.steps.attn_weights, shuffle.tokens, title, "shuffled_weights_heatmap", False, slot
     )
-    shown = section_inputs(x, source)
-    walk = query_walkthrough(x, section_query())
-    section_scores(walk)
-    section_weights(walk)
-    section_context(x, walk)
-    section_matrices(steps, walk, shown)
-    section_each_query(steps, walk.query_index)
-    st.header("Take the numbers home")
-    lesson1 = lesson1_data(tokens, x, steps)
-    export_panel(lesson1, pytorch_snippet(lesson1), key_prefix="l1")
+    agreement(
+        "Check: every shuffled output is the original output in the new order",
+        shuffle.max_difference,
+        tol=lesson1.SHUFFLE_TOL,
+    )
+    st.markdown(lesson1.ORDER_TEXT)
+    st.page_link(
+        "pages/5_Pretrained_transformer.py", label=lesson1.LESSON5_LINK, icon=":material/looks_5:"
+    )
+
+
+info = page.start(PATH)
+page.header(info, "Simple self-attention", "no trainable weights yet")
+tokens = state.tokens()
+if not present.presenting():
+    st.markdown(lesson1.INTRO_TEXT)
+    st.caption(lesson1.SOURCE_TEXT)
+    st.page_link(
+        "pages/1_About_attention.py", label=lesson1.ABOUT_LINK, icon=":material/menu_book:"
+    )
+x, source = embeddings(tokens)  # (T, d)
+dims = [f"dim {j + 1}" for j in range(x.shape[1])]
+show = page.steps(STEPS)
+shown = section_inputs(x, source, tokens, dims) if show(0) else slice(0, 8)
+if show(1):
+    page.heading(STEPS[1])
+    scores_slot = present.picture_slot()
+    query = inputs.query_picker("Query token i")
+else:
+    query = state.query()
+lesson = lesson1.compute(tokens, x, query)
+if show(1):
+    section_scores(lesson, tokens, x, scores_slot)
+if show(2):
+    section_weights(lesson, tokens)
+if show(3):
+    section_context(lesson, tokens, x)
+if show(4):
+    section_matrices(lesson, tokens, dims, shown)
+if show(5):
+    section_order(lesson, tokens)
+data = lesson1.lesson1_data(tokens, x, lesson.steps)
+page.export_section(data, lesson1.pytorch_script(data), "l1")
+page.next_lesson(PATH)

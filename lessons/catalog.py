@@ -56,6 +56,7 @@ PAGE_LIST: tuple[Page, ...] = (
         "pages/1_About_attention.py", "About attention", ":material/menu_book:", "about attention"
     ),
 )
+PATHS = frozenset(page.path for page in PAGE_LIST)
 LESSON_COUNT = sum(page.lesson is not None for page in PAGE_LIST)
 
 # (path, label, icon) of every page, in sidebar order.

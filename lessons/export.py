@@ -113,27 +113,10 @@ _dims, _token_matrix = dims, token_matrix  # the names lesson 1's functions belo
 
 
 def lesson1_data(tokens: Sequence[str], inputs: torch.Tensor, steps: AttentionSteps) -> LessonData:
-    """Lesson 1 (simple self-attention): inputs (T, d), attn_scores (T, T),
-    attn_weights (T, T), context_vecs (T, d). `steps` is simple_attention(inputs)."""
-    tokens = list(tokens)
-    d = inputs.shape[1]
-    return LessonData(
-        1,
-        "Lesson 1: simple self-attention",
-        tokens,
-        [
-            _token_matrix("inputs", inputs, tokens, _dims("dim", d)),
-            _token_matrix("attn_scores", steps.attn_scores, tokens, tokens),
-            _token_matrix("attn_weights", steps.attn_weights, tokens, tokens),
-            _token_matrix("context_vecs", steps.context_vecs, tokens, _dims("dim", d)),
-        ],
-        settings={"T": len(tokens), "d": d},
-        notes=[
-            "attn_scores = inputs @ inputs.T; attn_weights = softmax of each row; "
-            "context_vecs = attn_weights @ inputs. Row i belongs to tokens[i]; in the "
-            "(T, T) matrices column j is the token being looked at."
-        ],
-    )
+    """Lesson 1's export data; it lives in lessons/lesson1.py (imported here when called)."""
+    from lessons.lesson1 import lesson1_data as build
+
+    return build(tokens, inputs, steps)
 
 
 # Text and numbers -----------------------------------------------------------------------------
@@ -319,20 +302,9 @@ _header, _literal_block, _shows, _SHOW = script_header, literal_block, show_line
 
 
 def _snippet_lesson1(data: LessonData) -> str:
-    T, d = data.matrix("inputs").values.shape
-    return "\n".join(
-        [
-            _header(data),
-            _literal_block(data, ["inputs"], {"inputs": f"(T, d) = ({T}, {d})"}),
-            "",
-            "attn_scores = inputs @ inputs.T  # (T, d) x (d, T) -> (T, T): x(i) · x(j)",
-            "attn_weights = torch.softmax(attn_scores, dim=-1)  # (T, T): each row sums to 1",
-            "context_vecs = attn_weights @ inputs  # (T, T) x (T, d) -> (T, d)",
-            _SHOW,
-            _shows(["attn_scores", "attn_weights", "context_vecs"]),
-            "",
-        ]
-    )
+    from lessons.lesson1 import pytorch_script  # lesson 1's script lives with its lesson
+
+    return pytorch_script(data)
 
 
 _SNIPPETS = {1: _snippet_lesson1}

@@ -1,32 +1,61 @@
-"""Why attention exists: the problem it solves, before any numbers."""
+"""Why attention exists: the problem it solves, before any numbers; the lessons; the glossary."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ui import inputs
+from lessons import catalog, glossary
+from ui import page
 
-st.set_page_config(page_title="Attention Explorer: about attention", layout="wide")
-inputs.sidebar()
+PATH = "pages/1_About_attention.py"
+# The example of a long-range link; the distance in the text is counted from it, not typed.
+SENTENCE = "The keys that the teacher left on the desk are missing"
+WORDS = SENTENCE.split()
+BACK = WORDS.index("are") - WORDS.index("keys")  # how many words back "keys" stands from "are"
+NUMBER_WORDS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+]
+LESSONS = {
+    1: "dot-product scores, three ways to turn them into weights, context vectors, the score "
+    "matrix X Xᵀ, and why attention on its own is blind to word order. No trainable parts.",
+    2: "queries, keys and values from trainable matrices W_query, W_key and W_value; scores "
+    "Q Kᵀ; scaling by √d_k.",
+    3: "the causal mask, which hides later tokens from each token; dropout on the weights.",
+    4: "several attention heads side by side, joined and projected.",
+    5: "every head of a pretrained transformer (all-MiniLM-L6-v2) on your sentence.",
+}
 
-st.title("About attention")
-st.caption("Attention Explorer · background for the lessons")
+info = page.start(PATH)
+page.header(info, "About attention", "background for the lessons, no numbers")
 
 st.header("The long-sequence problem")
 st.markdown(
-    "Language is full of long-range links: in *The keys that the teacher left on the desk "
-    "**are** missing*, the verb agrees with *keys*, five words back. A model that reads one "
-    "word at a time has to carry everything it might need later in a fixed amount of memory, "
-    "and the further back a word is, the more likely it has been overwritten."
+    f"Language is full of long-range links: in *{' '.join(WORDS[:-2])} **are** "
+    f"{WORDS[-1]}*, the verb *are* agrees with *keys*, {NUMBER_WORDS[BACK]} words back "
+    f"({NUMBER_WORDS[BACK - 1]} words stand between them). A model that reads one word at a "
+    "time has to carry everything it might need later in a fixed amount of memory, and the "
+    "further back a word is, the more likely it has been overwritten."
 )
 
 st.header("Why word-by-word translation fails")
 st.markdown(
     "Translating one word at a time cannot work: languages order words differently "
-    "(German often puts the verb at the end: *weil ich dich **gesehen habe***), one word can "
-    "become several or none, and the right translation of a word depends on its neighbours "
-    "(*bank* of a river or a bank for money). A translator has to read the whole sentence, "
-    "then write, looking back at the relevant parts as it goes."
+    "(German often puts the verb at the end of a clause: *weil ich dich **gesehen habe***), "
+    "one word can become several or none, and the right translation of a word depends on its "
+    "neighbours (*bank* of a river or a bank for money). A translator has to read the whole "
+    "sentence, then write, looking back at the relevant parts as it goes."
 )
 
 st.header("The encoder-decoder bottleneck")
@@ -51,16 +80,27 @@ st.markdown(
     "*Self*-attention applies the same idea inside one sequence: each token looks at every "
     "token of the **same** sentence, itself included, and builds a **context vector**: a "
     "weighted average of all the tokens' vectors, with weights from how well the tokens "
-    "match. Because every pair is compared directly, a link five words back is as easy as "
-    "one next door. Transformers (Vaswani and colleagues, 2017) are built from layers of it."
+    f"match. Because every pair is compared directly, a link {NUMBER_WORDS[BACK]} words back "
+    "is as easy as one next door. Transformers (Vaswani and colleagues, 2017) are built from "
+    "layers of it."
 )
+
+st.header("The lessons")
 st.markdown(
-    "The lessons build it up in steps:\n"
-    "1. **Simple self-attention** (the home page): dot-product scores, softmax weights, "
-    "context vectors, no trainable parts.\n"
-    "2. Trainable query, key and value projections, and scaling by √d_k.\n"
-    "3. Causal attention, which hides future tokens, and dropout.\n"
-    "4. Multi-head attention: several attentions side by side.\n"
-    "5. The same attention inside a real pretrained transformer."
+    "\n".join(
+        f"{number}. **{catalog.lesson(number).label.split(' · ', 1)[1]}**: {text}"
+        for number, text in LESSONS.items()
+    )
+    + "\n\nThe **softmax lab** takes one row of scores through three ways of normalising them "
+    "and shows where each one breaks. Each lesson ends with a link to the next one."
 )
-st.page_link("app.py", label="Start with lesson 1: simple self-attention", icon="▶️")
+st.page_link(
+    "app.py",
+    label="Start with lesson 1: simple self-attention",
+    icon=":material/arrow_forward:",
+    width="stretch",
+)
+
+st.header("Glossary")
+for entry in glossary.ENTRIES:
+    st.markdown(f"**{entry.term}**: {entry.meaning}")

@@ -11,16 +11,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def open_app(page: str | None = None, timeout: float = 60, **params: str) -> AppTest:
-    """Run app.py (with these URL query parameters), then switch to `page` if given.
+    """Run `page` (a path relative to the root, e.g. "pages/2_Trainable_weights.py"; default the
+    home page app.py) directly, with these URL query parameters.
 
-    Pages are reached through the entry point because the shared sidebar links to every page.
+    app.py stays the entry point (the shared sidebar's page links are resolved against it), but
+    only the page under test runs: selecting the page before the first run opens it directly.
     """
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     for key, value in params.items():
         at.query_params[key] = value
-    at.run()
     if page is not None:
-        at.switch_page(page).run()
+        at.switch_page(page)
+    at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,9 @@ def test_home_page_shows_the_seed_matrices():
     for trace, row in zip(per_query["data"], SIMPLE["weights"], strict=True):
         assert close(trace["y"], row)
     assert per_query["layout"]["sliders"][0]["active"] == 0  # starts at the picked query
-    assert at.success[0].value.startswith("Check: row 1 of Z equals the step-by-step z(1)")
+    assert any(
+        s.value.startswith("Check: row 1 of Z equals the step-by-step z(1)") for s in at.success
+    )
     assert not at.error
 
 
@@ -133,7 +136,7 @@ def test_dimension_change_and_reset():
     editor = frame_by_columns(at, "token", "dim 5")
     assert close(editor["dim 1"].tolist(), [row[0] for row in SIMPLE["inputs"]], 1e-6)
     assert "projected to 2-D (PCA)" in chart(at, "vectors_plot")["layout"]["title"]["text"]
-    at.button[0].click().run()
+    next(b for b in at.sidebar.button if b.label == "Reset to the seed example").click().run()
     assert close(chart(at, "weights_heatmap")["data"][0]["z"], SIMPLE["weights"])
     assert at.text_input(key="w_tokens_text").value == " ".join(SIMPLE["tokens"])
 
@@ -202,3 +205,93 @@ def test_an_agreement_check_can_fail(difference, passed):
     at = AppTest.from_function(_agreement_page, args=(difference,)).run()
     assert bool(at.success) is passed
     assert bool(at.error) is not passed
+
+
+# Lessons that lead on, the glossary, the About page -------------------------------------------
+
+
+def page_links(at: AppTest) -> list[str]:
+    """The pages the links in the page itself (not the sidebar) point to, in order."""
+    return [link.proto.page for link in at.main.get("page_link")]
+
+
+def test_the_home_page_is_the_start_and_leads_on():
+    at = open_app()
+    links = page_links(at)
+    assert links[0] == "About_attention"  # background, offered before the lesson starts
+    assert "Softmax_lab" in links  # from the weights step
+    assert links[-1] == "Trainable_weights"  # the last thing on the page: the next lesson
+    assert at.main.get("page_link")[-1].proto.label.startswith("Next")
+
+
+def test_the_glossary_is_in_the_header_of_the_lessons_and_on_the_about_page():
+    for path in (None, "pages/1_About_attention.py"):
+        at = open_app(path)
+        popovers = [p for p in at.get("popover") if p.proto.popover.label == "Glossary"]
+        assert len(popovers) == 1, path
+
+
+def test_the_sidebar_says_typed_tokens_get_made_up_vectors():
+    at = open_app()
+    assert any("made-up" in caption.value for caption in at.sidebar.caption)
+
+
+def test_the_about_page_counts_its_distances_exactly():
+    at = open_app("pages/1_About_attention.py")
+    numbers = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+    ]
+    checked = 0
+    for block in at.markdown:
+        text = block.value.replace("*", "")
+        match = re.search(
+            r"in (The [^,]+), the verb (\w+) agrees with (\w+), (\w+) words back", text
+        )
+        if match:
+            words = match[1].split()
+            assert words.index(match[2]) - words.index(match[3]) == numbers.index(match[4])
+            between = re.search(r"\((\w+) words stand between them\)", text)
+            assert numbers.index(between[1]) == numbers.index(match[4]) - 1
+            checked += 1
+    assert checked == 1
+    assert page_links(at) == [""]  # one link, to the home page (lesson 1): its path is ""
+
+
+def test_the_prediction_is_revealed_from_the_current_numbers():
+    at = open_app()
+    radio = next(r for r in at.radio if r.key.startswith("w_predict_l1_top_score"))
+    radio.set_value(True).run()  # "the query itself"
+    at.button(key="w_reveal_l1_top_score").click().run()
+    assert at.info and any(i.value.startswith("Not quite") for i in at.info)
+    # A query that scores highest with itself: make x(1) the longest vector.
+    at = open_app(tokens="a b", x="2,0;0.5,0.5", q="0")
+    radio = next(r for r in at.radio if r.key.startswith("w_predict_l1_top_score"))
+    radio.set_value(True).run()
+    at.button(key="w_reveal_l1_top_score").click().run()
+    assert any(s.value.startswith("Right") for s in at.success)
+
+
+def test_shuffling_is_checked_on_the_page():
+    at = open_app(
+        tokens="the cat sat on the mat", x="0.1,0.2;0.3,-0.4;0.5,0.1;-0.2,0.9;0.1,0.2;1,1"
+    )
+    checks = [s.value for s in at.success if "shuffled" in s.value]
+    assert len(checks) == 1
+    shuffled = chart(at, "shuffled_weights_heatmap")["data"][0]
+    original = chart(at, "weights_heatmap")["data"][0]
+    # Every row of weights reappears, reordered: compare the sorted rows as sets of numbers.
+    rows = sorted(sorted(row) for row in shuffled["z"])
+    expected = sorted(sorted(row) for row in original["z"])
+    assert close(rows, expected, 1e-6)

@@ -11,8 +11,10 @@ from lessons.validate import MAX_ABS_VALUE, MAX_TOKEN_CHARS, MAX_TOKENS
 from ui import present, state
 
 
-def sidebar() -> None:
-    """Tokens, embedding dimension and reset, on every page."""
+def sidebar(path: str = "") -> None:
+    """Tokens, embedding dimension and reset, on every page; `path` is the page's script (as in
+    lessons.catalog), so presentation mode keeps each page's own step."""
+    present.set_page(path)
     state.init_state()
     present.init_from_link()
     state.sync_link()
@@ -34,8 +36,12 @@ def sidebar() -> None:
             key=state.W_TOKENS,
             on_change=state.on_tokens_change,
             help=f"1 to {MAX_TOKENS} tokens, each at most {MAX_TOKEN_CHARS} characters. "
-            "A new token gets made-up values that depend only on the word; "
-            "tokens you keep keep their vectors.",
+            "Tokens you keep keep their vectors.",
+        )
+        st.caption(
+            "A token you type gets a made-up vector: random numbers in -1..1 picked by the word "
+            "itself (the same word always gets the same ones). They carry no meaning, so read "
+            "nothing into their pattern. The seed example's vectors are the notebook's."
         )
         if "tokens" in state.errors():
             st.error(state.errors()["tokens"], icon=":material/error:")

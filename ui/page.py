@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from lessons import catalog
+from lessons import catalog, glossary
 from lessons.export import LessonData
 from ui import inputs, present, state
 from ui.export_widgets import export_panel
@@ -17,15 +17,38 @@ def start(path: str) -> catalog.Page:
     """Set up the page at `path` (its tab title, wide layout) and draw the shared sidebar."""
     page = catalog.page(path)
     st.set_page_config(page_title=f"Attention Explorer: {page.title}", layout="wide")
-    inputs.sidebar()
+    inputs.sidebar(path)
     return page
 
 
+def glossary_popover() -> None:
+    """The glossary of the lessons' words, behind a small button."""
+    with st.popover("Glossary", icon=":material/dictionary:"):
+        for entry in glossary.ENTRIES:
+            st.markdown(f"**{entry.term}**: {entry.meaning}")
+
+
 def header(page: catalog.Page, title: str, subtitle: str) -> None:
-    """The page title and the line under it: which lesson this is, and what it is about."""
-    st.title(title)
+    """The page title, the line under it (which lesson this is, and what it is about) and the
+    glossary."""
     where = f"Lesson {page.lesson} of {catalog.LESSON_COUNT}" if page.lesson else page.label
-    st.caption(f"Attention Explorer · {where} · {subtitle}")
+    if present.presenting():  # one short line, so a step's picture fits on a projector
+        line, words = st.columns([5, 1], vertical_alignment="center")
+        line.markdown(f"**{title}** · {where}")
+        with words:
+            glossary_popover()
+        return
+    st.title(title)
+    line, words = st.columns([5, 1], vertical_alignment="center")
+    line.caption(f"Attention Explorer · {where} · {subtitle}")
+    with words:
+        glossary_popover()
+
+
+def heading(title: str) -> None:
+    """A step's heading; while presenting, the step controls show the title instead."""
+    if not present.presenting():
+        st.header(title)
 
 
 def shared_inputs() -> None:
@@ -64,4 +87,5 @@ def next_lesson(path: str) -> None:
         following.path,
         label=f"Next: lesson {following.label}",
         icon=":material/arrow_forward:",
+        width="stretch",
     )

@@ -64,22 +64,32 @@ def test_a_malformed_link_shows_a_message_and_the_seed(page: Page, app_url: str)
     assert page.locator(EXCEPTION).count() == 0
 
 
-def test_presentation_mode_steps_through_lesson_one(page: Page, app_url: str) -> None:
+def picture_fits(page: Page, key: str, height: int) -> bool:
+    """True when the chart with `key` lies wholly inside the first `height` px of the screen."""
+    box = page.locator(f".st-key-{key}").bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
+
+
+def test_presentation_mode_steps_through_lesson_one(new_page, app_url: str) -> None:
+    """On a 1280 x 720 projector: six steps, each step's main picture on screen without
+    scrolling, text at least 18 px, and the last step leads to lesson 2."""
+    page = new_page(width=1280, height=720)
     open_page(page, f"{app_url}/?present=true")
     expect(page.locator("[data-testid=stSidebar]")).to_be_hidden()
-    expect(page.get_by_text("Step 1 of 5")).to_be_visible()
+    expect(page.get_by_text("Step 1 of 6")).to_be_visible()
     full_page_screenshot(page, SCREENSHOT_DIR / "present-step1-1280.png")
     expected_charts = [
         ["query_scores_bar"],
         ["query_weights_bars"],
         ["vectors_plot"],
         ["scores_heatmap", "weights_heatmap"],
+        ["shuffled_weights_heatmap"],
     ]
     for step, charts in enumerate(expected_charts, start=2):
         runs = script_runs(page)
         page.keyboard.press("ArrowRight")
         wait_idle(page, since=runs)
-        expect(page.get_by_text(f"Step {step} of 5")).to_be_visible()
+        expect(page.get_by_text(f"Step {step} of 6")).to_be_visible()
         wait_charts(page, charts)
         sizes = page.evaluate(
             """(key) => [...document.querySelectorAll(
@@ -88,9 +98,14 @@ def test_presentation_mode_steps_through_lesson_one(page: Page, app_url: str) ->
             charts[0],
         )
         assert sizes and min(sizes) >= 18, f"chart text smaller than 18 px at step {step}: {sizes}"
-        full_page_screenshot(page, SCREENSHOT_DIR / f"present-step{step}-1280.png")
-    assert page.get_by_role("button", name="Next").is_disabled()
-    page.get_by_role("button", name="Leave presentation mode").click()
+        for key in charts:
+            assert picture_fits(page, key, 720), f"{key} is not wholly on screen at step {step}"
+        page.screenshot(path=str(SCREENSHOT_DIR / f"present-step{step}-1280x720.png"))
+    assert page.get_by_role("button", name="Next").count() == 0
+    expect(
+        page.locator("[data-testid=stMain]").get_by_role("link", name="Lesson 2", exact=True)
+    ).to_be_visible()
+    page.get_by_role("button", name="Leave").click()
     wait_charts(page, ["weights_by_query"])
     expect(page.locator("[data-testid=stSidebar]")).to_be_visible()
 
