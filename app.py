@@ -59,7 +59,7 @@ def section_scores(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor, 
     st.markdown(lesson1.SCORES_TEXT)
     ask = lesson1.prediction(walk)
     inputs_id = (tuple(tokens), tuple(map(tuple, x.tolist())), walk.query_index)
-    quiz.ask("l1_top_score", inputs_id, *ask, inputs_name="tokens, vectors or query")
+    quiz.ask("l1_top_score", inputs_id, ask, "tokens, vectors or query")
     figure = present.fit(charts.scores_bar(walk.attn_scores, tokens, walk.query_index))
     plot(figure, key="query_scores_bar", container=slot)
     st.info(lesson1.highest_score_note(x, walk), icon=":material/lightbulb:")

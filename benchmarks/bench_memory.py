@@ -16,7 +16,7 @@ from typing import Any
 
 import common
 
-from ui.nav import PAGES
+from lessons.catalog import PAGES
 
 BUDGET_MB = 600.0
 SETTLE_MS = 1_000

@@ -114,3 +114,8 @@ def lookup(term: str) -> Entry:
         if entry.term.lower().startswith(wanted):
             return entry
     raise KeyError(term)
+
+
+def as_markdown() -> str:
+    """Every entry as one Markdown text: the term in bold, then its meaning."""
+    return "\n\n".join(f"**{entry.term}**: {entry.meaning}" for entry in ENTRIES)

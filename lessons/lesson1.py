@@ -11,7 +11,7 @@ z(i) = Σⱼ a(i, j) x(j); first for one query, then as matrices.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
@@ -36,6 +36,7 @@ from lessons.export import (
     _token_matrix,
 )
 from lessons.numbers import elide, fmt, fmt_factor, fmt_input
+from lessons.question import Question
 
 SOURCE = 'the seed notebook "Simple Attention Mechanism"'
 DEFAULT_TOKENS: tuple[str, ...] = SEED_TOKENS
@@ -358,28 +359,14 @@ def shuffled_tokens_line(shuffle: Shuffle) -> str:
     return " ".join(shuffle.tokens)
 
 
-class Prediction(NamedTuple):
-    """The predict-then-reveal question: does the query score highest with itself?
-
-    options: True ("itself") or False ("another key"); right: the true one(s). The fields are
-    ui.quiz.ask's arguments after the question id and inputs id, in order."""
-
-    prompt: str
-    options: list[bool]
-    format_func: Callable[[bool], str]
-    right: set[bool]
-    answer: str
-    explanation: str
-
-
-def prediction(walk: QueryWalkthrough) -> Prediction:
+def prediction(walk: QueryWalkthrough) -> Question:
     """The question for this query, its right answer and the answer in words (by key number)."""
     q = walk.query_index
     prompt = f"Predict first: which key j gets the largest score ω({q + 1}, j) with query {q + 1}?"
     labels = {True: f"the query itself (j = {q + 1})", False: "another key"}
     if not bool(walk.attn_scores.isfinite().all()):
         answer = "no key has a single largest score here: some scores are not finite."
-        return Prediction(prompt, [True, False], labels.get, set(), answer, TOP_SCORE_EXPLANATION)
+        return Question(prompt, labels, set(), answer, TOP_SCORE_EXPLANATION)
     best = top_keys(walk)
     values = ", ".join(f"ω({q + 1}, {j + 1}) = {fmt(walk.dot_products[j].value)}" for j in best)
     keys = " and ".join(f"key {j + 1}" for j in best)
@@ -389,7 +376,7 @@ def prediction(walk: QueryWalkthrough) -> Prediction:
     else:
         own = f"ω({q + 1}, {q + 1}) = {fmt(walk.dot_products[q].value)}"
         answer = f"the largest score goes to {keys}: {values}, more than the query's own {own}."
-    return Prediction(prompt, [True, False], labels.get, right, answer, TOP_SCORE_EXPLANATION)
+    return Question(prompt, labels, right, answer, TOP_SCORE_EXPLANATION)
 
 
 def symmetry_text(asymmetry: float) -> str:

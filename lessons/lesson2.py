@@ -30,6 +30,7 @@ from attention.trainable import (
 from lessons import export
 from lessons.export import LessonData, Matrix
 from lessons.numbers import fmt, fmt_factor
+from lessons.question import Question
 
 DEFAULT_SEED = 123  # the book's torch.manual_seed(123) before torch.rand(d_in, d_out)
 DEFAULT_D_OUT = 2
@@ -207,17 +208,6 @@ def mean_sentence(result: Lesson2) -> str:
         "and keys are not zero-mean: the argument above describes the usual set-up (weights "
         "drawn around 0), not these numbers."
     )
-
-
-class Question(NamedTuple):
-    """A predict-then-reveal question with its answer computed from the student's numbers:
-    options (key -> label), the right keys, the answer and the explanation."""
-
-    prompt: str
-    options: dict[str, str]
-    right: set[str]
-    answer: str
-    explanation: str
 
 
 def scale_question(steps: TrainableSteps) -> Question:

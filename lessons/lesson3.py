@@ -16,7 +16,7 @@ from attention.causal import CausalSteps, DropoutResult, apply_dropout, causal_a
 from attention.trainable import QKVWeights
 from lessons import export, lesson2
 from lessons.export import LessonData
-from lessons.lesson2 import Question
+from lessons.question import Question
 
 DEFAULT_SEED = 789  # the book's torch.manual_seed(789) before SelfAttention_v2
 DEFAULT_D_OUT = 2

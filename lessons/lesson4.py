@@ -18,7 +18,7 @@ import torch
 from attention.multihead import MultiHeadSteps, from_wrapper, init_wrapper
 from lessons import export
 from lessons.export import LessonData, Matrix
-from lessons.lesson2 import Question
+from lessons.question import Question
 
 DEFAULT_NUM_HEADS = 2
 DEFAULT_HEAD_DIM = 2
@@ -186,7 +186,7 @@ def weights_max(result: Lesson4) -> float:
 # Predict, then reveal ------------------------------------------------------------------------
 
 
-def heads_question(tokens: Sequence[str], attn_weights: torch.Tensor) -> Question | None:
+def heads_question(attn_weights: torch.Tensor) -> Question | None:
     """Do heads 1 and 2 give the last query's largest weight to the same key? For
     attn_weights (h, T, T); None with one head."""
     if attn_weights.shape[0] < 2:
@@ -198,8 +198,8 @@ def heads_question(tokens: Sequence[str], attn_weights: torch.Tensor) -> Questio
         "the same key?",
         {"same": "the same key", "different": "different keys"},
         {"same" if first == second else "different"},
-        f"head 1 gives q({T})'s largest weight to key k({first + 1}) ({tokens[first]}), "
-        f"head 2 to key k({second + 1}) ({tokens[second]}).",
+        f"head 1 gives q({T})'s largest weight to key k({first + 1}), "
+        f"head 2 to key k({second + 1}).",
         "Same tokens, other weights: each head's W_query and W_key make its own scores, so "
         "heads can attend to different tokens. That is the point of having several.",
     )

@@ -24,6 +24,7 @@ from attention.pretrained import (
     tokenize,
 )
 from lessons.numbers import fmt
+from lessons.question import Question
 from lessons.validate import InputError
 
 DEFAULT_TEXT = "The attention mechanism drives contextual embeddings."
@@ -254,17 +255,6 @@ def resting_sentence(lesson: Lesson5) -> str:
     )
 
 
-class Question(NamedTuple):
-    """A predict-then-reveal question with its computed answer."""
-
-    prompt: str
-    options: list[str]
-    labels: dict[str, str]
-    right: set[str]
-    answer: str
-    explanation: str
-
-
 QUESTION_LABELS = {
     "cls": "[CLS], the first token",
     "sep": "[SEP], the last token",
@@ -298,7 +288,6 @@ def most_attended_question(lesson: Lesson5, layer: int) -> Question:
     return Question(
         f"In layer {layer + 1}, averaged over its 12 heads and over every query, which token "
         "gets the most weight?",
-        list(QUESTION_LABELS),
         QUESTION_LABELS,
         {right},
         answer,

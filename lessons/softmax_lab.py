@@ -15,6 +15,7 @@ import torch
 
 from attention import normalize
 from lessons.numbers import fmt_any, fmt_input
+from lessons.question import Question
 from lessons.validate import InputError, check_value
 
 # The seed notebook's softmax example: softmax gives 0.2105, 0.1469, 0.2676, 0.0822, 0.2928.
@@ -308,17 +309,6 @@ def scale_sentence(scale: float) -> str:
 # Predict, then reveal --------------------------------------------------------------------------
 
 
-class Question(NamedTuple):
-    """A predict-then-reveal question: the options, the right ones, and the computed answer."""
-
-    prompt: str
-    options: list
-    labels: dict
-    right: set
-    answer: str
-    explanation: str
-
-
 CHANGES = {"up": "it goes up", "down": "it goes down", "same": "it stays the same"}  # "down"
 # is a wrong answer only: the largest weight never shrinks when the scores are doubled.
 
@@ -335,7 +325,6 @@ def doubling_questions(lab: LabRow) -> tuple[Question, Question]:
     names = _names(labels, winners)
     first = Question(
         "If we double every score s·ω, which entry gets the most weight (stable softmax)?",
-        list(range(T)),
         dict(enumerate(labels)),
         set(winners),
         f"after doubling, {names} {'tie for' if len(winners) > 1 else 'gets'} the most weight "
@@ -365,7 +354,6 @@ def doubling_questions(lab: LabRow) -> tuple[Question, Question]:
         )
     second = Question(
         "If we double every score s·ω, what happens to the largest weight?",
-        list(CHANGES),
         CHANGES,
         {change},
         f"{CHANGES[change]}: {fmt_any(before)} before doubling, {fmt_any(top)} after.",

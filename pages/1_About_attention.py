@@ -102,5 +102,4 @@ st.page_link(
 )
 
 st.header("Glossary")
-for entry in glossary.ENTRIES:
-    st.markdown(f"**{entry.term}**: {entry.meaning}")
+st.markdown(glossary.as_markdown())

@@ -115,8 +115,7 @@ if show(2):
         tuple(x.flatten().tolist()),
         tuple(steps.queries.flatten().tolist()),
     )
-    options = list(ask.options)
-    quiz.ask("l2_scale", inputs_id, ask.prompt, options, ask.options.get, *ask[2:])
+    quiz.ask("l2_scale", inputs_id, ask, "tokens, vectors or weights")
 
 if show(3):
     st.header("Weights and context vectors")

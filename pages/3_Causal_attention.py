@@ -62,7 +62,7 @@ if show(0):
         tuple(x.flatten().tolist()),
         tuple(steps.queries.flatten().tolist()),
     )
-    quiz.ask("l3_rows", inputs_id, ask.prompt, list(ask.options), ask.options.get, *ask[2:])
+    quiz.ask("l3_rows", inputs_id, ask, "tokens, vectors or weights")
 
 if show(1):
     st.header("Way 1 · Softmax, hide the future, renormalise")

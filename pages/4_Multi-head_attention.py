@@ -57,13 +57,12 @@ if show(0):
             key=f"l4_head_{head}",
             container=heads_grid,
         )
-    ask = lesson4.heads_question(tokens, split.attn_weights)
+    ask = lesson4.heads_question(split.attn_weights)
     if ask is None:
         st.caption("With two heads or more, a question appears here.")
     else:
         inputs_id = (tuple(tokens), tuple(x.flatten().tolist()), settings)
-        options = list(ask.options)
-        quiz.ask("l4_heads", inputs_id, ask.prompt, options, ask.options.get, *ask[2:])
+        quiz.ask("l4_heads", inputs_id, ask, "tokens, vectors or settings")
 
 if show(1):
     st.header("Concatenate the heads, then project")

@@ -151,13 +151,8 @@ if show(4):
     quiz.ask(
         "l5_most_attended",
         (st.session_state[TEXT], layer),
-        question.prompt,
-        question.options,
-        question.labels.__getitem__,
-        question.right,
-        question.answer,
-        question.explanation,
-        inputs_name="sentence or layer",
+        question,
+        "sentence or layer",
     )
     st.markdown(lesson5.PATTERNS)
     st.markdown(lesson5.resting_sentence(result))

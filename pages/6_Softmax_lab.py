@@ -185,13 +185,8 @@ if show(4):
             quiz.ask(
                 name,
                 row_id,
-                question.prompt,
-                question.options,
-                question.labels.__getitem__,
-                question.right,
-                question.answer,
-                question.explanation,
-                inputs_name="scores",
+                question,
+                "scores",
             )
 
 st.divider()

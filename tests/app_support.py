@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
+
+from lessons import glossary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,3 +44,20 @@ def chart(at: AppTest, key: str) -> dict:
         if element.proto.id.endswith(f"-{key}"):
             return json.loads(element.proto.spec)
     raise AssertionError(f"no chart with key {key!r}")
+
+
+LABEL = re.compile(r"\*\*Step (\d+) of (\d+) · (.+)\*\*")
+
+
+def step_label(at) -> tuple[int, int, str]:
+    """(step, count, title) from the controls' label."""
+    for element in at.markdown:
+        match = LABEL.fullmatch(element.value)
+        if match:
+            return int(match[1]), int(match[2]), match[3]
+    raise AssertionError("no step label")
+
+
+def page_markdown(at: AppTest) -> list[str]:
+    """The page's own Markdown texts, in order, without the glossary every lesson carries."""
+    return [m.value for m in at.markdown if m.value != glossary.as_markdown()]

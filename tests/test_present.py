@@ -3,10 +3,8 @@ that agrees with the step's heading, each page its own step, and a way to the ne
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from app_support import charts, open_app
+from app_support import charts, open_app, step_label
 
 from ui import present
 
@@ -18,16 +16,6 @@ LESSON1_CHARTS = [
     {"scores_heatmap", "weights_heatmap"},
     {"shuffled_weights_heatmap"},
 ]
-LABEL = re.compile(r"\*\*Step (\d+) of (\d+) · (.+)\*\*")
-
-
-def step_label(at) -> tuple[int, int, str]:
-    """(step, count, title) from the controls' label."""
-    for element in at.markdown:
-        match = LABEL.fullmatch(element.value)
-        if match:
-            return int(match[1]), int(match[2]), match[3]
-    raise AssertionError("no step label")
 
 
 def next_links(at) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from app_support import chart, charts, open_app
+from app_support import chart, charts, open_app, page_markdown, step_label
 
 from attention import SEED_TOKENS
 from attention.pretrained import embed_words, pretrained_attention
@@ -68,7 +68,8 @@ def test_lesson_one_can_use_the_models_token_embeddings():
 
 def test_lesson_five_opens_with_lesson_four_and_is_the_last():
     at = open_app(PAGE, timeout=120)
-    assert "lesson 4" in at.markdown[0].value and "multi_head_attention" in at.markdown[0].value
+    intro = page_markdown(at)[0]
+    assert "lesson 4" in intro and "multi_head_attention" in intro
     links = [e.proto for e in at.get("page_link") if e.proto.label.startswith("Next")]
     assert not links  # page.next_lesson draws nothing after the last lesson
     labels = [e.proto.label for e in at.get("page_link")]
@@ -107,6 +108,6 @@ def test_presentation_mode_shows_one_step_at_a_time(step, expected):
     for _ in range(step):
         at.button(key="present_next").click().run()
     assert not at.exception
-    assert f"Step {step + 1} of 5" in at.get("progress")[0].proto.text
+    assert step_label(at)[:2] == (step + 1, 5)
     assert set(charts(at)) == expected
     assert any(w.key == "w_l5_layer" for w in at.segmented_control) == (step in (2, 3))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from app_support import open_app
+from app_support import open_app, page_markdown, step_label
 from streamlit.testing.v1 import AppTest
 
 from lessons.catalog import PAGES
@@ -340,7 +340,7 @@ def test_all_negative_scores_are_called_out_on_the_page():
 
 def test_the_lab_opens_with_lesson_one_and_links_back():
     at = open_lab()
-    assert "lesson 1" in at.markdown[0].value
+    assert "lesson 1" in page_markdown(at)[0]
     links = [e.proto for e in at.get("page_link")]
     assert [link.page for link in links if "lesson 1" in link.label]
 
@@ -360,7 +360,7 @@ def test_presentation_mode_shows_one_step_at_a_time(step, charts, tables):
     for _ in range(step):
         at.button(key="present_next").click()
         rerun(at)
-    assert f"Step {step + 1} of 5" in at.get("progress")[0].proto.text
+    assert step_label(at)[:2] == (step + 1, 5)
     shown = {e.proto.id.rsplit("-", 1)[-1] for e in at.get("plotly_chart")}
     assert shown == charts
     assert len(at.dataframe) == tables

@@ -24,8 +24,7 @@ def start(path: str) -> catalog.Page:
 def glossary_popover() -> None:
     """The glossary of the lessons' words, behind a small button."""
     with st.popover("Glossary", icon=":material/dictionary:"):
-        for entry in glossary.ENTRIES:
-            st.markdown(f"**{entry.term}**: {entry.meaning}")
+        st.markdown(glossary.as_markdown())
 
 
 def header(page: catalog.Page, title: str, subtitle: str) -> None:

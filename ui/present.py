@@ -79,9 +79,14 @@ def banner() -> None:
     if not presenting():
         return
     st.html(STYLE)
-    page = st.session_state.get(PAGE, "")
-    if page not in catalog.PATHS or catalog.page(page).lesson is None:
+    if _has_banner_leave(st.session_state.get(PAGE, "")):
         leave_button()
+
+
+def _has_banner_leave(page: str) -> bool:
+    """Pages other than the numbered lessons get their Leave button at the top (a lesson has
+    it in its step controls)."""
+    return page not in catalog.PATHS or catalog.page(page).lesson is None
 
 
 def leave_button() -> None:
@@ -168,6 +173,7 @@ def step_controls(titles: list[str]) -> int:
             key="present_next",
             width="stretch",
         )
-    with leave:
-        leave_button()
+    if not _has_banner_leave(page):
+        with leave:
+            leave_button()
     return current

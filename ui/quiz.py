@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-from typing import Any
+from collections.abc import Hashable
 
 import streamlit as st
+
+from lessons.question import Question
 
 REVEALED = "ax_revealed"  # question id -> the inputs its answer was revealed for
 
@@ -14,48 +15,38 @@ def _reveal(question: str, inputs_id: Hashable) -> None:
     st.session_state.setdefault(REVEALED, {})[question] = inputs_id
 
 
-def ask(
-    question: str,
-    inputs_id: Hashable,
-    prompt: str,
-    options: list,
-    format_func: Callable[[Any], str],
-    right: set,
-    answer: str,
-    explanation: str,
-    inputs_name: str = "inputs",
-) -> None:
-    """A radio with nothing preselected, a Reveal button, and the computed answer once it is
-    revealed for `inputs_id` (new inputs hide it again)."""
+def ask(question_id: str, inputs_id: Hashable, question: Question, inputs_name: str) -> None:
+    """The question as a radio with nothing preselected and a Reveal button; once revealed for
+    `inputs_id`, the computed answer (new inputs, named `inputs_name`, hide it again)."""
+    options = list(question.options)
     with st.container(border=True):
         choice = st.radio(
-            prompt,
+            question.prompt,
             options,
             index=None,
-            format_func=format_func,
-            key=f"w_predict_{question}_{len(options)}",
+            format_func=question.options.__getitem__,
+            key=f"w_predict_{question_id}_{len(options)}",
             persist_state="session",
         )
         st.button(
             "Reveal",
-            key=f"w_reveal_{question}",
+            key=f"w_reveal_{question_id}",
             on_click=_reveal,
-            args=(question, inputs_id),
+            args=(question_id, inputs_id),
             disabled=choice is None,
             help="Pick your prediction first." if choice is None else None,
             icon=":material/visibility:",
         )
-        revealed_for = st.session_state.get(REVEALED, {}).get(question)
+        revealed_for = st.session_state.get(REVEALED, {}).get(question_id)
         if revealed_for == inputs_id:
+            answer = question.answer
             if choice is None:
                 st.info(f"The answer: {answer}", icon=":material/info:")
-            elif choice in right:
+            elif choice in question.right:
                 st.success(f"Right, {answer}", icon=":material/check_circle:")
             else:
-                st.info(
-                    f"Not quite: you picked “{format_func(choice)}”, but {answer}",
-                    icon=":material/info:",
-                )
-            st.markdown(explanation)
+                picked = question.options[choice]
+                st.info(f"Not quite: you picked “{picked}”, but {answer}", icon=":material/info:")
+            st.markdown(question.explanation)
         elif revealed_for is not None:
             st.caption(f"The {inputs_name} changed since you revealed the answer: predict again.")
