@@ -34,7 +34,11 @@ def test_heatmap_carries_values_labels_and_fixed_range():
 def test_score_heatmap_follows_the_data_and_large_matrices_drop_cell_text():
     scores = simple_attention(seed_inputs()).attn_scores
     fig = charts.attention_heatmap(scores, TOKENS, title="s", value_name="score", weights=False)
-    assert fig.data[0].zmin is None and fig.data[0].zmax is None
+    heatmap = fig.data[0]
+    # the range is the data's, rounded outward to two significant digits, and says so
+    lo, hi = float(scores.min()), float(scores.max())
+    assert heatmap.zmin <= lo < heatmap.zmin + 0.1 and hi <= heatmap.zmax < hi + 0.1
+    assert heatmap.colorbar.title.text == f"score<br>{heatmap.zmin:g} to {heatmap.zmax:g}"
     big = torch.rand(charts.MAX_CELL_TEXT + 1, charts.MAX_CELL_TEXT + 1)
     tokens = [f"t{i}" for i in range(charts.MAX_CELL_TEXT + 1)]
     assert (
