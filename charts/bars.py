@@ -149,6 +149,11 @@ def weights_bar(
     )
 
 
+def _slider_title(label: str, present: bool) -> str:
+    """The title a slider step shows, wrapped as the figure's own title is."""
+    return "<br>".join(style.wrap_title(f"Attention weights of the query {label}", present))
+
+
 def weights_by_query(
     attn_weights: torch.Tensor,
     tokens: Sequence[str],
@@ -187,10 +192,11 @@ def weights_by_query(
                 "args": [
                     {"visible": [j == i for j in range(T)]},
                     # bold, as Streamlit's theme shows the first title (labels are escaped)
-                    {"title.text": f"<b>Attention weights of the query {labels[i]}</b>"},
+                    {"title.text": "<b>" + _slider_title(labels[i], present) + "</b>"},
                 ],
             }
         )
+
     margin = style.margins(labels)
     below_axis = margin["b"]  # the slider goes under the x axis' labels and title
     margin["b"] += style.SLIDER_PX

@@ -118,7 +118,7 @@ def grouped_bars(
     layout = style.layout(
         title=title,
         height=style.GROUPED_BARS_PX,
-        margin=style.margins(labels, top=90),
+        margin=style.margins(labels),
         present=present,
         barmode="group",
         bargap=BARGAP,
@@ -127,7 +127,7 @@ def grouped_bars(
         yaxis=style.axis(
             y_title, present, range=list(bar_range(list(series.values()), None, headroom))
         ),
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        legend={"rows": n},
         uniformtext={"minsize": 9, "mode": "hide"},  # no unreadable numbers on phones
         annotations=notes,
     )

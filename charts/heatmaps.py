@@ -59,7 +59,14 @@ def heatmap_alt(
                 parts.append(f"{queries[i]}: no finite value")
                 continue
             j = int(masked[i].argmax())
-            parts.append(f"{queries[i]} → {keys[j]} ({style.fmt(float(data[i, j]), d)})")
+            top = float(data[i, j])
+            ties = int((data[i] == top).sum())
+            if ties == S > 1:
+                parts.append(f"{queries[i]}: all keys {style.fmt(top, d)}")
+            elif ties > 1:
+                parts.append(f"{queries[i]}: {ties} keys tie at {style.fmt(top, d)}")
+            else:
+                parts.append(f"{queries[i]} → {keys[j]} ({style.fmt(top, d)})")
         return text + f" Largest {value_name} in each row: " + "; ".join(parts) + "."
     if not bool(finite.any()):
         return text + " No value is finite."
@@ -85,7 +92,7 @@ def attention_heatmap(
     """Heatmap of a (T, S) matrix: query tokens down the side, key tokens along the bottom.
 
     The colour range always holds every finite value (inf/NaN are empty cells) and is written
-    on the colour bar, e.g. "weight" over "0 to 0.32". zrange:
+    on the colour bar, e.g. "weight (0 to 0.32)". zrange:
     - (lo, hi): this range (e.g. charts.shared_range(scores, scaled_scores) to draw several
       heatmaps on one scale), widened if a value falls outside it;
     - "max": 0 to the largest value, rounded up (weights: shows the pattern);
@@ -110,7 +117,6 @@ def attention_heatmap(
         "zmin": lo,
         "zmax": hi,
         "colorscale": style.WEIGHTS_COLORSCALE if weights else style.SCORES_COLORSCALE,
-        "colorbar": style.colorbar(f"{value_name}<br>{range_text(lo, hi)}", present),
         "hovertemplate": "query %{y}<br>key %{x}<br>"
         + value_name
         + " = "
@@ -129,6 +135,7 @@ def attention_heatmap(
         xaxis=style.token_axis(KEY_AXIS, present) | {"side": "bottom"},
         yaxis=style.token_axis(QUERY_AXIS, present) | {"autorange": "reversed"},
     )
+    heatmap["colorbar"] = style.colorbar(f"{value_name}<br>({range_text(lo, hi)})", present)
     alt = heatmap_alt(matrix, tokens, key_tokens, value_name, lo, hi)
     return go.Figure(data=[heatmap], layout=with_alt(layout, alt))
 

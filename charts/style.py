@@ -15,6 +15,7 @@ again inside go.Figure, and update_layout/add_trace cost several ms each (benchm
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 
 import plotly.io as pio
@@ -45,6 +46,7 @@ TITLE_FONT_PX = 24  # presentation mode: chart titles
 ANNOTATION_FONT_PX = 13  # words written on a chart (e.g. "NaN" where a bar cannot stand)
 CHAR_PX = 7  # about the width of one character of a 12 px label
 AXIS_TITLE_PX = 45  # an axis title and the gap to its tick labels
+AXIS_STANDOFF_PX = 10
 
 # ---- sizes (px, at normal size) ----------------------------------------------------------
 MAX_CELL_TEXT = 16  # numbers are written in heatmap cells and on bars up to this many tokens
@@ -88,9 +90,14 @@ def grow(present: bool) -> float:
     return CHART_FONT_PX / BASE_FONT_PX if present else 1.0
 
 
-def axis(title: str, present: bool, **more) -> dict:
-    """A cartesian axis with a title; projector-size tick and title fonts when presenting."""
+def axis(title: str, present: bool, *, scene: bool = False, **more) -> dict:
+    """An axis with a title that makes room for its labels (automargin, and a standoff for the
+    title; neither exists on a 3-D scene's axes); projector-size fonts when presenting."""
     result = {"title": {"text": title}} | more
+    if not scene:
+        # standoff: the title keeps its distance from projector-size tick labels too
+        result |= {"automargin": True}
+        result["title"]["standoff"] = AXIS_STANDOFF_PX
     if present:
         result["tickfont"] = {"size": CHART_FONT_PX}
         result["title"]["font"] = {"size": CHART_FONT_PX}
@@ -99,7 +106,7 @@ def axis(title: str, present: bool, **more) -> dict:
 
 def token_axis(title: str, present: bool) -> dict:
     """A category axis over position labels (their order is the data's order)."""
-    return axis(title, present, type="category", automargin=True)
+    return axis(title, present, type="category")
 
 
 def text_font(present: bool) -> dict:
@@ -108,6 +115,7 @@ def text_font(present: bool) -> dict:
 
 
 def colorbar(title: str, present: bool) -> dict:
+    """A colour bar right of the plot with its title (what and which range) over it."""
     bar = {"title": {"text": title}}
     if present:
         bar["tickfont"] = {"size": CHART_FONT_PX}
@@ -139,32 +147,99 @@ def margins(
     return {"l": left, "r": 10, "t": top, "b": bottom}
 
 
-def layout(*, title: str, height: int, margin: dict, present: bool, **more) -> dict:
-    """A figure's layout: the template, title, margins and height, at normal size or for a
-    projector (fonts CHART_FONT_PX/TITLE_FONT_PX, margins and height grown). `margin` and
-    `height` are given at normal size; `more` holds the rest of the layout (axes, legend...)."""
-    result = {"template": template(), "title": {"text": title}} | more
-    if not present:
-        return result | {"margin": margin, "height": height}
-    scale = grow(True)
-    grown = dict(margin) | {side: round(margin[side] * scale) for side in ("l", "b", "t")}
-    extra = grown["b"] - margin["b"] + grown["t"] - margin["t"]
-    result["title"]["font"] = {"size": TITLE_FONT_PX}
-    legend = result.get("legend", {})
-    result |= {
-        "font": {"size": CHART_FONT_PX},
-        "hoverlabel": {"font": {"size": CHART_FONT_PX}},
-        "legend": legend | {"font": {"size": CHART_FONT_PX}},
-        "margin": grown,
-        "height": round(height * PRESENT_HEIGHT_FACTOR) + extra,
-    }
-    for slider in result.get("sliders", []):  # a slider sits under the (larger) axis labels
-        pad = slider.get("pad", {})
-        slider["pad"] = pad | {"t": round(pad.get("t", 0) * scale)}
-        slider["font"] = {"size": CHART_FONT_PX}
-    for note in result.get("annotations", []):
-        note["font"] = note.get("font", {}) | {"size": CHART_FONT_PX}
-    return result
+# The top of every chart, from the figure's top edge down: the title (wrapped to fit a phone),
+# then a legend or a colour bar if the chart has one, then the plot. All placed in pixels from
+# the top (yref "container"), so nothing overlaps at any width.
+TITLE_PAD_PX = 10
+TITLE_LINE_PX = 22  # one line of a 16 px bold title (Streamlit's theme)
+TITLE_CHARS = 36  # a title line at most this long: fits a 390 px phone
+PRESENT_TITLE_LINE_PX = 32
+PRESENT_TITLE_CHARS = 60
+LEGEND_ROW_PX = 20
+GAP_PX = 10
+
+
+def wrap_title(text: str, present: bool = False) -> list[str]:
+    """A title in lines that fit a phone (or a projector). Breaks at spaces only, so an escaped
+    label ('&lt;', '&amp;') is never cut, and never after a label's "3:"."""
+    limit = PRESENT_TITLE_CHARS if present else TITLE_CHARS
+    lines: list[str] = []
+    for word in re.split(r"(?<!\d:) ", text):
+        if lines and len(html.unescape(lines[-1] + " " + word)) <= limit:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def title_px(lines: int, present: bool) -> int:
+    """Height of the title block at the top of a figure."""
+    line = PRESENT_TITLE_LINE_PX if present else TITLE_LINE_PX
+    return TITLE_PAD_PX + lines * line + GAP_PX
+
+
+def block_px(px: int, present: bool) -> int:
+    """A block under the title (legend, colour bar), grown with the font when presenting."""
+    return round(px * grow(present))
+
+
+def layout(
+    *,
+    title: str,
+    height: int,
+    margin: dict,
+    present: bool,
+    below_title: int = 0,
+    legend: dict | None = None,
+    **more,
+) -> dict:
+    """A figure's layout: the template, the title (wrapped) and what sits under it, margins and
+    height, at normal size or for a projector (fonts CHART_FONT_PX/TITLE_FONT_PX, margins and
+    height grown). `margin` and `height` are given at normal size, with margin["t"] the room
+    the plot had above it before a title; `below_title` px (normal size) are kept free under
+    the title; a `legend` goes there too, one entry per row. `more` holds the rest of the
+    layout (axes, sliders, annotations...)."""
+    lines = wrap_title(title, present)
+    top = title_px(len(lines), present)
+    legend_top = top
+    if legend is not None:
+        top += block_px(LEGEND_ROW_PX * legend.pop("rows"), present) + GAP_PX
+    top += block_px(below_title, present)
+    result = {
+        "template": template(),
+        # centred in its block: plotly.js anchors a multi-line title's "top" at its last line
+        "title": {"text": "<br>".join(lines), "yref": "container", "yanchor": "middle"},
+    } | more
+    scale = grow(present)
+    grown = dict(margin) | {side: round(margin[side] * scale) for side in ("l", "b")}
+    grown["t"] = top
+    total = height + top - margin["t"]
+    if present:
+        total = round(height * PRESENT_HEIGHT_FACTOR) + grown["b"] - margin["b"] + top - margin["t"]
+        result["title"]["font"] = {"size": TITLE_FONT_PX}
+        result |= {
+            "font": {"size": CHART_FONT_PX},
+            "hoverlabel": {"font": {"size": CHART_FONT_PX}},
+        }
+        for slider in result.get("sliders", []):  # a slider sits under the larger axis labels
+            pad = slider.get("pad", {})
+            slider["pad"] = pad | {"t": round(pad.get("t", 0) * scale)}
+            slider["font"] = {"size": CHART_FONT_PX}
+        for note in result.get("annotations", []):
+            note["font"] = note.get("font", {}) | {"size": CHART_FONT_PX}
+    result["title"]["y"] = 1.0 - legend_top / 2 / total
+    if legend is not None:
+        result["legend"] = legend | {
+            "orientation": "v",
+            "yref": "container",
+            "y": 1.0 - legend_top / total,
+            "yanchor": "top",
+            "x": 0,
+            "xanchor": "left",
+        }
+        if present:
+            result["legend"]["font"] = {"size": CHART_FONT_PX}
+    return result | {"margin": grown, "height": total}
 
 
 # ---- the Plotly template -----------------------------------------------------------------

@@ -60,7 +60,7 @@ def variance_chart(
     layout = style.layout(
         title="Variance of the dot product of random vectors",
         height=style.VARIANCE_PX,
-        margin={"l": 10, "r": 10, "t": 90, "b": 10},
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
         present=present,
         xaxis=style.axis(
             "d_k (size of queries and keys)",
@@ -71,7 +71,7 @@ def variance_chart(
             ticktext=[str(v) for v in d_ks.tolist()],
         ),
         yaxis=style.axis("variance", present, type="log", dtick=1),
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        legend={"rows": 2},
     )
     return go.Figure(
         data=lines, layout=with_alt(layout, variance_alt(d_ks, var_unscaled, var_scaled))

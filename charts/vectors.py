@@ -96,10 +96,11 @@ def vectors_figure(
             "hovertemplate": "context vector z<extra></extra>",
         }
     )
-    more: dict = {"legend": {"orientation": "h", "yanchor": "bottom", "y": -0.2, "x": 0}}
+    more: dict = {"legend": {"rows": 2}}
     if is3d:
         more["scene"] = {
-            f"{n}axis": style.axis(t, present) for n, t in zip("xyz", axis_titles, strict=True)
+            f"{n}axis": style.axis(t, present, scene=True)
+            for n, t in zip("xyz", axis_titles, strict=True)
         }
     else:
         more["xaxis"] = style.axis(axis_titles[0], present, zeroline=True)

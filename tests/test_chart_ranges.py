@@ -147,14 +147,14 @@ def test_seed_weights_get_a_range_that_shows_their_pattern():
     assert heatmap.zmin == 0.0
     assert top <= heatmap.zmax <= top + 0.01  # the largest weight, rounded up to 2 digits
     assert heatmap.zmax == pytest.approx(0.32)
-    assert heatmap.colorbar.title.text == "weight<br>0 to 0.32"
+    assert heatmap.colorbar.title.text == "weight<br>(0 to 0.32)"
 
 
 def test_unit_range_stays_0_to_1_unless_a_weight_exceeds_1():
     weights = simple_attention(seed_inputs()).attn_weights
     fig = charts.attention_heatmap(weights, list("abcde"), title="w", value_name="weight")
     assert (fig.data[0].zmin, fig.data[0].zmax) == (0.0, 1.0)
-    assert fig.data[0].colorbar.title.text == "weight<br>0 to 1"
+    assert fig.data[0].colorbar.title.text == "weight<br>(0 to 1)"
     dropped = apply_dropout(weights, 0.9, 123).dropped_weights  # kept weights x 10
     assert float(dropped.max()) > 1.0
     fig = charts.attention_heatmap(dropped, list("abcde"), title="d", value_name="weight")
