@@ -154,7 +154,7 @@ TITLE_PAD_PX = 10
 TITLE_LINE_PX = 22  # one line of a 16 px bold title (Streamlit's theme)
 TITLE_CHARS = 36  # a title line at most this long: fits a 390 px phone
 PRESENT_TITLE_LINE_PX = 32
-PRESENT_TITLE_CHARS = 60
+PRESENT_TITLE_CHARS = 30  # 24 px: fits a phone too
 LEGEND_ROW_PX = 20
 GAP_PX = 10
 
