@@ -1,24 +1,27 @@
-"""Plotly figure builders: tensors and labels in, go.Figure out. No Streamlit import."""
+"""Plotly figure builders: tensors and labels in, go.Figure out. No Streamlit import.
 
-from charts.attention_charts import (
-    MAX_CELL_TEXT,
-    attention_heatmap,
-    grouped_bars,
-    mask_heatmap,
-    normalization_bars,
-    query_bar,
-    scores_bar,
-    variance_chart,
-    vectors_figure,
-    weights_bar,
-    weights_by_query,
-    weights_grouped_bar,
-)
+One module per chart family (heatmaps, bars, grouped, variance, vectors, pretrained_charts),
+one home for colours, sizes, fonts, decimals and the template (style), ranges that hold every
+value (ranges), and each figure's text alternative for screen readers (alt).
+Every builder takes present=True for a projector.
+"""
+
+from charts.alt import alt_text
+from charts.bars import query_bar, scores_bar, weights_bar, weights_by_query
+from charts.grouped import grouped_bars, normalization_bars, weights_grouped_bar
+from charts.heatmaps import attention_heatmap, mask_heatmap
 from charts.labels import escape_label, position_labels, token_labels
 from charts.pretrained_charts import attention_lines, head_grid
+from charts.ranges import shared_range
+from charts.style import CHART_FONT_PX, MAX_CELL_TEXT, TITLE_FONT_PX
+from charts.variance import variance_chart
+from charts.vectors import vectors_figure
 
 __all__ = [
+    "CHART_FONT_PX",
     "MAX_CELL_TEXT",
+    "TITLE_FONT_PX",
+    "alt_text",
     "attention_heatmap",
     "attention_lines",
     "escape_label",
@@ -29,6 +32,7 @@ __all__ = [
     "position_labels",
     "query_bar",
     "scores_bar",
+    "shared_range",
     "token_labels",
     "variance_chart",
     "vectors_figure",

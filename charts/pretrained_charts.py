@@ -15,28 +15,58 @@ import plotly.graph_objects as go
 import torch
 from PIL import Image
 
-from charts.attention_charts import BAR_COLOR, QUERY_COLOR, WEIGHTS_COLORSCALE
-from charts.labels import position_labels, token_labels
+from charts import style
+from charts.alt import with_alt
+from charts.labels import plain_position_labels, position_labels, token_labels
 
 GRID_GAP = 2  # pixels between the small heatmaps
 LINE_BINS = 10  # line opacities are rounded to tenths: one trace per level
+GRID_BASE_PX, GRID_LAYER_PX = 140, 60  # head grid height: base + per layer shown
+LINES_BASE_PX, LINES_ROW_PX, LINES_MIN_PX = 60, 22, 320
 
 
 def _palette(steps: int = 256) -> torch.Tensor:
     """The weights colour scale sampled at `steps` points: (steps, 3) uint8."""
     colors = plotly.colors.sample_colorscale(
-        WEIGHTS_COLORSCALE, [i / (steps - 1) for i in range(steps)]
+        style.WEIGHTS_COLORSCALE, [i / (steps - 1) for i in range(steps)]
     )
     rgb = [[int(v) for v in re.findall(r"[\d.]+", color)[:3]] for color in colors]
     return torch.tensor(rgb, dtype=torch.uint8)
 
 
-def head_grid(attn_weights: torch.Tensor, pixels_per_token: int = 4) -> go.Figure:
+def head_grid_alt(attn_weights: torch.Tensor, layers: Sequence[int]) -> str:
+    """The grid in words: how many maps, and the head whose largest weight is the largest."""
+    _, h, T, _ = attn_weights.shape
+    shown = attn_weights[list(layers)].detach().double().nan_to_num(nan=-1.0)
+    flat = int(shown.flatten().argmax())
+    layer, rest = divmod(flat, h * T * T)
+    head = rest // (T * T)
+    what = "layer " + str(layers[0] + 1) if len(layers) == 1 else f"{len(layers)} layers"
+    return (
+        f"Attention weights of {len(layers) * h} heads ({what} × {h} heads) as small heatmaps "
+        f"over {T} tokens, colour 0 to 1. The largest weight, "
+        f"{style.fmt(float(shown.flatten()[flat]))}, is in layer {layers[layer] + 1}, "
+        f"head {head + 1}."
+    )
+
+
+def head_grid(
+    attn_weights: torch.Tensor,
+    pixels_per_token: int = 4,
+    *,
+    layers: Sequence[int] | None = None,
+    present: bool = False,
+) -> go.Figure:
     """All L x h attention maps as one picture: layers down, heads across, colour 0..1.
 
-    attn_weights: (L, h, T, T). Drawn as a PNG inside a Plotly image (compact even for 72 maps
-    of 128 x 128); the axes name the layers and heads. The numbers are in the opened head.
+    attn_weights: (L, h, T, T). layers: only these layers (e.g. [layer] for one layer at a
+    time on a projector); default all. Drawn as a PNG inside a Plotly image (compact even for
+    72 maps of 128 x 128); the axes name the layers and heads. The numbers are in the opened
+    head. Weights outside 0..1 cannot occur (softmax) and are clamped to the scale's ends.
     """
+    layers = list(range(attn_weights.shape[0])) if layers is None else list(layers)
+    alt = head_grid_alt(attn_weights, layers)
+    attn_weights = attn_weights[layers]
     L, h, T, _ = attn_weights.shape
     scale = max(1, min(pixels_per_token, 256 // max(T, 1)))
     tile = T * scale
@@ -53,32 +83,57 @@ def head_grid(attn_weights: torch.Tensor, pixels_per_token: int = 4) -> go.Figur
     buffer = io.BytesIO()
     Image.fromarray(canvas.numpy()).save(buffer, format="PNG", optimize=True)
     source = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    layout = {
-        "title": {"text": f"Attention weights of all {L * h} heads ({L} layers × {h} heads)"},
-        "xaxis": {
-            "title": {"text": "head"},
-            "tickmode": "array",
-            "tickvals": [i * step + tile / 2 for i in range(h)],
-            "ticktext": [str(i + 1) for i in range(h)],
-            "showgrid": False,
-            "side": "top",
-        },
-        "yaxis": {
-            "title": {"text": "layer"},
-            "tickmode": "array",
-            "tickvals": [i * step + tile / 2 for i in range(L)],
-            "ticktext": [str(i + 1) for i in range(L)],
-            "showgrid": False,
-        },
-        "margin": {"l": 10, "r": 10, "t": 90, "b": 10},
-        "height": 140 + 60 * L,
-    }
-    # One go.Figure call with dicts: Plotly validates once (see charts/attention_charts.py).
-    return go.Figure(data=[{"type": "image", "source": source, "hoverinfo": "skip"}], layout=layout)
+    if L == 1:
+        title = f"Attention weights of the {h} heads of layer {layers[0] + 1}"
+    else:
+        title = f"Attention weights of all {L * h} heads ({L} layers × {h} heads)"
+    layout = style.layout(
+        title=title,
+        height=GRID_BASE_PX + GRID_LAYER_PX * L,
+        margin={"l": 10, "r": 10, "t": 90, "b": 10},
+        present=present,
+        xaxis=style.axis(
+            "head",
+            present,
+            tickmode="array",
+            tickvals=[i * step + tile / 2 for i in range(h)],
+            ticktext=[str(i + 1) for i in range(h)],
+            showgrid=False,
+            side="top",
+        ),
+        yaxis=style.axis(
+            "layer",
+            present,
+            tickmode="array",
+            tickvals=[i * step + tile / 2 for i in range(L)],
+            ticktext=[str(layer + 1) for layer in layers],
+            showgrid=False,
+        ),
+    )
+    # One go.Figure call with dicts: Plotly validates once (see charts/style.py).
+    image = {"type": "image", "source": source, "hoverinfo": "skip"}
+    return go.Figure(data=[image], layout=with_alt(layout, alt))
+
+
+def lines_alt(row: torch.Tensor, tokens: Sequence[str], query_index: int) -> str:
+    """The query's lines in words: which key gets the most weight."""
+    labels = plain_position_labels(tokens)
+    data = row.detach().double().nan_to_num(nan=-1.0)
+    j = int(data.argmax())
+    return (
+        f"Lines from each query to each key, darker for a larger weight, over {len(tokens)} "
+        f"tokens. The query {labels[query_index]} gives its largest weight, "
+        f"{style.fmt(float(row[j]))}, to the key {labels[j]}."
+    )
 
 
 def attention_lines(
-    attn_weights: torch.Tensor, tokens: Sequence[str], query_index: int, *, title: str
+    attn_weights: torch.Tensor,
+    tokens: Sequence[str],
+    query_index: int,
+    *,
+    title: str,
+    present: bool = False,
 ) -> go.Figure:
     """Queries on the left, keys on the right, a line for each pair whose opacity is the weight.
 
@@ -103,7 +158,7 @@ def attention_lines(
                     "x": xs,
                     "y": ys,
                     "mode": "lines",
-                    "line": {"color": BAR_COLOR, "width": 2},
+                    "line": {"color": style.BAR_COLOR, "width": 2},
                     "opacity": level / LINE_BINS,
                     "hoverinfo": "skip",
                     "showlegend": False,
@@ -117,8 +172,8 @@ def attention_lines(
                 "x": [0, 1],
                 "y": [query_index, j],
                 "mode": "lines",
-                "line": {"color": QUERY_COLOR, "width": 3},
-                "opacity": max(float(row[j]), 0.03),
+                "line": {"color": style.QUERY_COLOR, "width": 3},
+                "opacity": min(max(float(row[j]), 0.03), 1.0),
                 "hoverinfo": "skip",
                 "showlegend": False,
             }
@@ -130,28 +185,31 @@ def attention_lines(
             "x": [1] * T,
             "y": list(range(T)),
             "mode": "markers",
-            "marker": {"size": 8, "color": QUERY_COLOR, "opacity": 0.0},
+            "marker": {"size": 8, "color": style.QUERY_COLOR, "opacity": 0.0},
             "customdata": [[names[query_index], names[j]] for j in range(T)],
-            "text": [f"{float(w):.4f}" for w in row],
+            "text": [style.fmt(float(w)) for w in row],
             "hovertemplate": "query %{customdata[0]}<br>key %{customdata[1]}<br>"
             "weight = %{text}<extra></extra>",
             "showlegend": False,
         }
     )
-    axis = {"showgrid": False, "zeroline": False}
-    layout = dict(
-        title={"text": title},
-        xaxis=axis
-        | {
-            "tickmode": "array",
-            "tickvals": [0, 1],
-            "ticktext": ["query", "key"],
-            "range": [-0.6, 1.6],
-            "side": "top",
-        },
-        yaxis=axis | {"visible": False, "autorange": "reversed"},
+    layout = style.layout(
+        title=title,
+        height=max(LINES_MIN_PX, LINES_BASE_PX + LINES_ROW_PX * T),
         margin={"l": 10, "r": 10, "t": 70, "b": 10},
-        height=max(320, 60 + 22 * T),
+        present=present,
+        xaxis=style.axis(
+            "",
+            present,
+            showgrid=False,
+            zeroline=False,
+            tickmode="array",
+            tickvals=[0, 1],
+            ticktext=["query", "key"],
+            range=[-0.6, 1.6],
+            side="top",
+        ),
+        yaxis={"showgrid": False, "zeroline": False, "visible": False, "autorange": "reversed"},
         annotations=[
             {
                 "x": 0,
@@ -160,7 +218,7 @@ def attention_lines(
                 "xanchor": "right",
                 "xshift": -8,
                 "showarrow": False,
-                "font": {"color": QUERY_COLOR} if i == query_index else {},
+                "font": {"color": style.QUERY_COLOR} if i == query_index else {},
             }
             for i in range(T)
         ]
@@ -168,7 +226,7 @@ def attention_lines(
             {
                 "x": 1,
                 "y": j,
-                "text": f"{labels[j]}  ({float(row[j]):.2f})",
+                "text": f"{labels[j]}  ({style.fmt(float(row[j]), 2)})",
                 "xanchor": "left",
                 "xshift": 8,
                 "showarrow": False,
@@ -176,5 +234,5 @@ def attention_lines(
             for j in range(T)
         ],
     )
-    # One go.Figure call with dicts: Plotly validates once (see charts/attention_charts.py).
-    return go.Figure(data=traces, layout=layout)
+    # One go.Figure call with dicts: Plotly validates once (see charts/style.py).
+    return go.Figure(data=traces, layout=with_alt(layout, lines_alt(row, tokens, query_index)))

@@ -34,7 +34,11 @@ def test_heatmap_carries_values_labels_and_fixed_range():
 def test_score_heatmap_follows_the_data_and_large_matrices_drop_cell_text():
     scores = simple_attention(seed_inputs()).attn_scores
     fig = charts.attention_heatmap(scores, TOKENS, title="s", value_name="score", weights=False)
-    assert fig.data[0].zmin is None and fig.data[0].zmax is None
+    heatmap = fig.data[0]
+    # the range is the data's, rounded outward to two significant digits, and says so
+    lo, hi = float(scores.min()), float(scores.max())
+    assert heatmap.zmin <= lo < heatmap.zmin + 0.1 and hi <= heatmap.zmax < hi + 0.1
+    assert heatmap.colorbar.title.text == f"score<br>({heatmap.zmin:g} to {heatmap.zmax:g})"
     big = torch.rand(charts.MAX_CELL_TEXT + 1, charts.MAX_CELL_TEXT + 1)
     tokens = [f"t{i}" for i in range(charts.MAX_CELL_TEXT + 1)]
     assert (
@@ -61,13 +65,18 @@ def test_repeated_tokens_keep_separate_rows_and_labels_are_escaped():
         assert "<" not in text and ">" not in text
 
 
+def title(fig) -> str:
+    """A figure's title as one line (titles are wrapped to fit a phone)."""
+    return fig.layout.title.text.replace("<br>", " ")
+
+
 def test_query_bars_scores_and_weights():
     walk = query_walkthrough(seed_inputs(), 1)
     fig = charts.scores_bar(walk.attn_scores, TOKENS, 1)
     assert torch.allclose(
         torch.tensor(fig.data[0].y, dtype=torch.float64), walk.attn_scores.double(), atol=1e-7
     )
-    assert fig.layout.title.text == "Attention scores ω(2, j) for the query 2: Mechanism"
+    assert title(fig) == "Attention scores ω(2, j) for the query 2: Mechanism"
     assert fig.layout.yaxis.title.text == "score x_i · x_j"
     assert list(fig.data[0].text) == [f"{v:.4f}" for v in walk.attn_scores.tolist()]
     colors = list(fig.data[0].marker.color)
@@ -172,9 +181,9 @@ def test_weights_by_query_has_a_slider_over_every_row():
     assert slider.active == 2
     assert [step.label for step in slider.steps] == ["1", "2", "3", "4", "5"]
     assert slider.steps[4].args[0]["visible"] == [False, False, False, False, True]
-    assert slider.steps[4].args[1]["title.text"].endswith("5: Embedding</b>")
+    assert slider.steps[4].args[1]["title.text"].replace("<br>", " ").endswith("5: Embedding</b>")
     assert fig.layout.yaxis.range[1] == pytest.approx(float(weights.max()) * 1.15)
-    assert fig.layout.title.text == "Attention weights of the query 3: drives"
+    assert title(fig) == "Attention weights of the query 3: drives"
 
 
 def test_tokens_stay_out_of_hover_templates():

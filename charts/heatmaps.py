@@ -1,0 +1,186 @@
+"""Heatmaps of (T, S) matrices: attention scores and weights, and the causal mask.
+
+Every axis that shows tokens is a category axis of position labels ("3: drives"), so repeated
+tokens keep their own rows, and hover names the tokens without a per-cell customdata array
+(at T = 64 that alone tripled a heatmap's drawing time, benchmarks/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import plotly.graph_objects as go
+import torch
+
+from charts import style
+from charts.alt import MAX_ALT_ROWS, with_alt
+from charts.labels import plain_position_labels, position_labels
+from charts.ranges import color_range, range_text
+from charts.ranges import matrix as to_lists
+
+RangeMode = Literal["max", "unit", "data"]
+QUERY_AXIS = "query token (x_i)"
+KEY_AXIS = "key token (x_j)"
+
+
+def heatmap_height(rows: int) -> int:
+    """A heatmap's height at normal size: HEATMAP_ROW_PX per row, within min..max."""
+    return max(
+        style.HEATMAP_MIN_PX,
+        min(style.HEATMAP_MAX_PX, style.HEATMAP_BASE_PX + style.HEATMAP_ROW_PX * rows),
+    )
+
+
+def heatmap_alt(
+    tensor: torch.Tensor,
+    tokens: Sequence[str],
+    key_tokens: Sequence[str],
+    value_name: str,
+    lo: float,
+    hi: float,
+) -> str:
+    """What a heatmap shows in words: its size, colour range and where its largest values are
+    (each query's top key up to MAX_ALT_ROWS queries; else the largest value overall)."""
+    T, S = tensor.shape
+    queries, keys = plain_position_labels(tokens), plain_position_labels(key_tokens)
+    d = style.HOVER_DECIMALS
+    text = (
+        f"Heatmap of {value_name} for {T} queries (rows) and {S} keys (columns), "
+        f"colour range {range_text(lo, hi)}."
+    )
+    data = tensor.detach().double()
+    finite = data.isfinite()
+    masked = data.masked_fill(~finite, float("-inf"))
+    if T <= MAX_ALT_ROWS:
+        parts = []
+        for i in range(T):
+            if not bool(finite[i].any()):
+                parts.append(f"{queries[i]}: no finite value")
+                continue
+            j = int(masked[i].argmax())
+            top = float(data[i, j])
+            ties = int((data[i] == top).sum())
+            if ties == S > 1:
+                parts.append(f"{queries[i]}: all keys {style.fmt(top, d)}")
+            elif ties > 1:
+                parts.append(f"{queries[i]}: {ties} keys tie at {style.fmt(top, d)}")
+            else:
+                parts.append(f"{queries[i]} → {keys[j]} ({style.fmt(top, d)})")
+        return text + f" Largest {value_name} in each row: " + "; ".join(parts) + "."
+    if not bool(finite.any()):
+        return text + " No value is finite."
+    flat = int(masked.flatten().argmax())
+    i, j = divmod(flat, S)
+    return (
+        text + f" Largest {value_name}: query {queries[i]}, key {keys[j]} "
+        f"({style.fmt(float(data[i, j]), d)})."
+    )
+
+
+def attention_heatmap(
+    matrix: torch.Tensor,
+    tokens: Sequence[str],
+    *,
+    title: str,
+    value_name: str,
+    weights: bool = True,
+    key_tokens: Sequence[str] | None = None,
+    zrange: tuple[float, float] | RangeMode | None = None,
+    present: bool = False,
+) -> go.Figure:
+    """Heatmap of a (T, S) matrix: query tokens down the side, key tokens along the bottom.
+
+    The colour range always holds every finite value (inf/NaN are empty cells) and is written
+    on the colour bar, e.g. "weight (0 to 0.32)". zrange:
+    - (lo, hi): this range (e.g. charts.shared_range(scores, scaled_scores) to draw several
+      heatmaps on one scale), widened if a value falls outside it;
+    - "max": 0 to the largest value, rounded up (weights: shows the pattern);
+    - "unit": 0 to 1, widened past 1 if a value exceeds it (dropout's 1/(1-p));
+    - "data": smallest to largest value, rounded outward (scores);
+    - None: "unit" when weights=True, else "data".
+    weights picks the colour scale (Viridis for weights, Cividis for scores). Numbers are
+    written in the cells while T and S are at most MAX_CELL_TEXT. present: projector size.
+    """
+    key_tokens = tokens if key_tokens is None else key_tokens
+    T, S = matrix.shape
+    queries, keys = position_labels(tokens), position_labels(key_tokens)
+    if isinstance(zrange, str) or zrange is None:
+        lo, hi = color_range(matrix, zrange=None, mode=zrange or ("unit" if weights else "data"))
+    else:
+        lo, hi = color_range(matrix, zrange=zrange, mode="data")
+    heatmap = {
+        "type": "heatmap",
+        "z": to_lists(matrix),
+        "x": keys,
+        "y": queries,
+        "zmin": lo,
+        "zmax": hi,
+        "colorscale": style.WEIGHTS_COLORSCALE if weights else style.SCORES_COLORSCALE,
+        "hovertemplate": "query %{y}<br>key %{x}<br>"
+        + value_name
+        + " = "
+        + style.hover_number("z")
+        + "<extra></extra>",
+        "xgap": 1,
+        "ygap": 1,
+    } | style.text_font(present)
+    if max(T, S) <= style.MAX_CELL_TEXT:
+        heatmap["texttemplate"] = style.hover_number("z", style.cell_decimals(max(T, S)))
+    layout = style.layout(
+        title=title,
+        height=heatmap_height(T),
+        margin=style.margins(keys, queries),
+        present=present,
+        xaxis=style.token_axis(KEY_AXIS, present) | {"side": "bottom"},
+        yaxis=style.token_axis(QUERY_AXIS, present) | {"autorange": "reversed"},
+    )
+    heatmap["colorbar"] = style.colorbar(f"{value_name}<br>({range_text(lo, hi)})", present)
+    alt = heatmap_alt(matrix, tokens, key_tokens, value_name, lo, hi)
+    return go.Figure(data=[heatmap], layout=with_alt(layout, alt))
+
+
+def mask_alt(mask: torch.Tensor) -> str:
+    """The mask in words: causal (each query sees itself and the keys before it) or counts."""
+    T = mask.shape[0]
+    hidden = int(mask.sum())
+    text = f"Mask of {T} queries by {T} keys: {T * T - hidden} pairs seen, {hidden} hidden."
+    causal = torch.ones(T, T, dtype=torch.bool).triu(1)
+    if torch.equal(mask.bool(), causal):
+        text += " Each query i sees the keys 1 to i (itself and the tokens before it)."
+    return text
+
+
+def mask_heatmap(
+    mask: torch.Tensor, tokens: Sequence[str], *, title: str, present: bool = False
+) -> go.Figure:
+    """Which key each query may see: a (T, T) bool mask, True = blocked, as a two-colour map
+    with the words "sees" / "hidden" in the cells (and on hover), so colour is not the only cue."""
+    T = mask.shape[0]
+    queries = position_labels(tokens)
+    words = [["hidden" if mask[i, j] else "sees" for j in range(T)] for i in range(T)]
+    heatmap = {
+        "type": "heatmap",
+        "z": (~mask.bool()).to(torch.int64).tolist(),
+        "x": queries,
+        "y": queries,
+        "text": words,
+        "colorscale": style.MASK_COLORSCALE,
+        "zmin": 0,
+        "zmax": 1,
+        "showscale": False,
+        "hovertemplate": "query %{y}<br>key %{x}<br>%{text}<extra></extra>",
+        "xgap": 1,
+        "ygap": 1,
+    } | style.text_font(present)
+    if T <= style.MAX_CELL_TEXT:
+        heatmap["texttemplate"] = "%{text}"
+    layout = style.layout(
+        title=title,
+        height=heatmap_height(T),
+        margin=style.margins(queries, queries),
+        present=present,
+        xaxis=style.token_axis(KEY_AXIS, present),
+        yaxis=style.token_axis(QUERY_AXIS, present) | {"autorange": "reversed"},
+    )
+    return go.Figure(data=[heatmap], layout=with_alt(layout, mask_alt(mask)))
