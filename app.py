@@ -8,6 +8,7 @@ import torch
 import charts
 from lessons import lesson1
 from ui import inputs, page, present, pretrained, quiz, state
+from ui.present import presenting
 from ui.show import agreement, matrix_frame, plot, table
 
 PATH = "app.py"
@@ -60,7 +61,9 @@ def section_scores(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor, 
     ask = lesson1.prediction(walk)
     inputs_id = (tuple(tokens), tuple(map(tuple, x.tolist())), walk.query_index)
     quiz.ask("l1_top_score", inputs_id, ask, "tokens, vectors or query")
-    figure = present.fit(charts.scores_bar(walk.attn_scores, tokens, walk.query_index))
+    figure = present.fit(
+        charts.scores_bar(walk.attn_scores, tokens, walk.query_index, present=presenting())
+    )
     plot(figure, key="query_scores_bar", container=slot)
     st.info(lesson1.highest_score_note(x, walk), icon=":material/lightbulb:")
     st.caption("The dot products, term by term:")
@@ -73,7 +76,9 @@ def section_weights(lesson: lesson1.Lesson1, tokens: list[str]) -> None:
     st.markdown(lesson1.WEIGHTS_TEXT)
     st.page_link("pages/6_Softmax_lab.py", label=lesson1.LAB_LINK, icon=":material/science:")
     by_method = {method: n.weights for method, n in walk.normalized.items()}
-    figure = present.fit(charts.weights_grouped_bar(by_method, tokens, walk.query_index))
+    figure = present.fit(
+        charts.weights_grouped_bar(by_method, tokens, walk.query_index, present=presenting())
+    )
     plot(figure, key="query_weights_bars", container=slot)
     frame = matrix_frame(lesson1.weights_table(walk), tokens, lesson1.WEIGHT_COLUMNS)
     table(frame, key="query_weights_table")
@@ -101,6 +106,7 @@ def section_context(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor)
         title=view.title,
         axis_titles=view.axis_titles,
         from_origin=view.from_origin,
+        present=presenting(),
     )
     plot(present.fit(figure), key="vectors_plot", container=slot)
 
@@ -109,7 +115,12 @@ def heatmap(matrix: torch.Tensor, tokens: list[str], title: str, key: str, score
     """A (T, T) heatmap of scores or weights, rows and columns labelled by the tokens."""
     name = "score" if scores else "weight"
     figure = charts.attention_heatmap(
-        matrix, tokens, title=title, value_name=name, weights=not scores
+        matrix,
+        tokens,
+        title=title,
+        value_name=name,
+        weights=not scores,
+        present=presenting(),
     )
     plot(present.fit(figure), key=key, container=where)
 
@@ -141,7 +152,10 @@ def section_matrices(
             "Every query's row of A as bars: drag the slider under the chart to step "
             "through the queries. The query's own bar is the orange, hatched one."
         )
-        plot(charts.weights_by_query(steps.attn_weights, tokens, q), key="weights_by_query")
+        plot(
+            charts.weights_by_query(steps.attn_weights, tokens, q, present=presenting()),
+            key="weights_by_query",
+        )
 
 
 def section_order(lesson: lesson1.Lesson1, tokens: list[str]) -> None:

@@ -9,7 +9,7 @@ Every builder takes present=True for a projector.
 from charts.alt import alt_text
 from charts.bars import query_bar, scores_bar, weights_bar, weights_by_query
 from charts.grouped import grouped_bars, normalization_bars, weights_grouped_bar
-from charts.heatmaps import attention_heatmap, mask_heatmap
+from charts.heatmaps import QK_AXES, X_AXES, attention_heatmap, mask_heatmap
 from charts.labels import escape_label, position_labels, token_labels
 from charts.pretrained_charts import attention_lines, head_grid
 from charts.ranges import shared_range
@@ -20,7 +20,9 @@ from charts.vectors import vectors_figure
 __all__ = [
     "CHART_FONT_PX",
     "MAX_CELL_TEXT",
+    "QK_AXES",
     "TITLE_FONT_PX",
+    "X_AXES",
     "alt_text",
     "attention_heatmap",
     "attention_lines",

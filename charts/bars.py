@@ -112,7 +112,7 @@ def query_bar(
 def scores_bar(
     attn_scores: torch.Tensor, tokens: Sequence[str], query_index: int, *, present: bool = False
 ) -> go.Figure:
-    """Bar chart of one query's scores w_ij = x_i . x_j over every key token j. (T,)"""
+    """Bar chart of one query's scores ω(i, j) = x(i) · x(j) over every key token j. (T,)"""
     label = position_labels(tokens)[query_index]
     return query_bar(
         attn_scores,
@@ -120,7 +120,7 @@ def scores_bar(
         query_index,
         title=f"Attention scores ω({query_index + 1}, j) for the query {label}",
         value_name="score",
-        y_title="score x_i · x_j",
+        y_title="score ω(i, j) = x(i) · x(j)",
         present=present,
     )
 
@@ -133,7 +133,7 @@ def weights_bar(
     *,
     present: bool = False,
 ) -> go.Figure:
-    """A small chart of one query's attention weights a_ij (T,), on an axis from 0 to y_max
+    """A small chart of one query's attention weights a(i, j) (T,), on an axis from 0 to y_max
     (default: this row's largest weight; pass one value to give several charts one scale)."""
     label = position_labels(tokens)[query_index]
     return query_bar(
@@ -142,7 +142,7 @@ def weights_bar(
         query_index,
         title=f"query {label}",
         value_name="weight",
-        y_title="weight a_ij",
+        y_title="weight a(i, j)",
         y_max=y_max,
         height=style.SMALL_BAR_PX,
         present=present,
@@ -207,7 +207,7 @@ def weights_by_query(
         present=present,
         xaxis=style.token_axis(KEY_AXIS, present),
         yaxis=style.axis(
-            "weight a_ij",
+            "weight a(i, j)",
             present,
             range=list(bar_range([attn_weights], None, style.BAR_HEADROOM)),
         ),

@@ -66,6 +66,7 @@ def grouped_bars(
     styles: Sequence[tuple[str, str]] = style.SERIES_STYLES,
     max_text: int = style.MAX_CELL_TEXT,
     turn_text: bool | None = None,
+    x_title: str = KEY_AXIS,
     present: bool = False,
 ) -> go.Figure:
     """Grouped bars: one group per key token, one bar per named series (T,) with a colour and
@@ -123,7 +124,7 @@ def grouped_bars(
         barmode="group",
         bargap=BARGAP,
         bargroupgap=0.0,
-        xaxis=style.token_axis(KEY_AXIS, present) | {"range": [-0.5, T - 0.5]},
+        xaxis=style.token_axis(x_title, present) | {"range": [-0.5, T - 0.5]},
         yaxis=style.axis(
             y_title, present, range=list(bar_range(list(series.values()), None, headroom))
         ),
@@ -154,7 +155,7 @@ def weights_grouped_bar(
         series,
         tokens,
         title=f"Attention weights a({query_index + 1}, j) for the query {label}",
-        y_title="weight a_ij",
+        y_title="weight a(i, j)",
         styles=styles,
         present=present,
     )
@@ -178,5 +179,6 @@ def normalization_bars(
         styles=styles,
         max_text=style.MAX_BAR_TEXT,
         turn_text=True,
+        x_title="entry j of the row",
         present=present,
     )

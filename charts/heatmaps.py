@@ -20,8 +20,11 @@ from charts.ranges import color_range, range_text
 from charts.ranges import matrix as to_lists
 
 RangeMode = Literal["max", "unit", "data"]
-QUERY_AXIS = "query token (x_i)"
-KEY_AXIS = "key token (x_j)"
+# Axis titles: what the rows and columns are. Lesson 1 compares the inputs themselves; from
+# lesson 2 on, queries q(i) meet keys k(j).
+X_AXES = ("query token i: x(i)", "key token j: x(j)")
+QK_AXES = ("query token i: q(i)", "key token j: k(j)")
+KEY_AXIS = "key token j"  # bar charts over the keys
 
 
 def heatmap_height(rows: int) -> int:
@@ -87,6 +90,7 @@ def attention_heatmap(
     weights: bool = True,
     key_tokens: Sequence[str] | None = None,
     zrange: tuple[float, float] | RangeMode | None = None,
+    axes: tuple[str, str] = X_AXES,
     present: bool = False,
 ) -> go.Figure:
     """Heatmap of a (T, S) matrix: query tokens down the side, key tokens along the bottom.
@@ -98,7 +102,8 @@ def attention_heatmap(
     - "max": 0 to the largest value, rounded up (weights: shows the pattern);
     - "unit": 0 to 1, widened past 1 if a value exceeds it (dropout's 1/(1-p));
     - "data": smallest to largest value, rounded outward (scores);
-    - None: "unit" when weights=True, else "data".
+    - None: "max" when weights=True (the pattern shows, the colour bar says the range),
+      else "data".
     weights picks the colour scale (Viridis for weights, Cividis for scores). Numbers are
     written in the cells while T and S are at most MAX_CELL_TEXT. present: projector size.
     """
@@ -106,7 +111,7 @@ def attention_heatmap(
     T, S = matrix.shape
     queries, keys = position_labels(tokens), position_labels(key_tokens)
     if isinstance(zrange, str) or zrange is None:
-        lo, hi = color_range(matrix, zrange=None, mode=zrange or ("unit" if weights else "data"))
+        lo, hi = color_range(matrix, zrange=None, mode=zrange or ("max" if weights else "data"))
     else:
         lo, hi = color_range(matrix, zrange=zrange, mode="data")
     heatmap = {
@@ -132,8 +137,8 @@ def attention_heatmap(
         height=heatmap_height(T),
         margin=style.margins(keys, queries),
         present=present,
-        xaxis=style.token_axis(KEY_AXIS, present) | {"side": "bottom"},
-        yaxis=style.token_axis(QUERY_AXIS, present) | {"autorange": "reversed"},
+        xaxis=style.token_axis(axes[1], present) | {"side": "bottom"},
+        yaxis=style.token_axis(axes[0], present) | {"autorange": "reversed"},
     )
     heatmap["colorbar"] = style.colorbar(f"{value_name}<br>({range_text(lo, hi)})", present)
     alt = heatmap_alt(matrix, tokens, key_tokens, value_name, lo, hi)
@@ -180,7 +185,7 @@ def mask_heatmap(
         height=heatmap_height(T),
         margin=style.margins(queries, queries),
         present=present,
-        xaxis=style.token_axis(KEY_AXIS, present),
-        yaxis=style.token_axis(QUERY_AXIS, present) | {"autorange": "reversed"},
+        xaxis=style.token_axis(QK_AXES[1], present),
+        yaxis=style.token_axis(QK_AXES[0], present) | {"autorange": "reversed"},
     )
     return go.Figure(data=[heatmap], layout=with_alt(layout, mask_alt(mask)))

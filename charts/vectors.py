@@ -80,7 +80,7 @@ def vectors_figure(
             "textposition": "top center",
             "customdata": hover,
             "marker": {"size": 6 if is3d else 11, "color": style.BAR_COLOR, "symbol": "circle"},
-            "name": "inputs x_j",
+            "name": "inputs x(j)",
             "hovertemplate": "input %{customdata}<extra></extra>",
         }
     )

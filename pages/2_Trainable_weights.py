@@ -8,6 +8,7 @@ import charts
 from attention.trainable import VarianceCurve, init_qkv_weights, variance_curve
 from lessons import lesson2
 from ui import inputs, page, present, qkv, quiz, state
+from ui.present import presenting
 from ui.show import agreement, matrix_frame, plot, side_by_side, table
 
 PATH = "pages/2_Trainable_weights.py"
@@ -71,6 +72,7 @@ if show(0):
             title=f"Scores ω({i}, j) = q({i}) · k(j) for every key k(j)",
             value_name="score",
             y_title=f"score q({i}) · k(j)",
+            present=presenting(),
         ),
         key="l2_walk_scores_bar",
     )
@@ -100,13 +102,21 @@ if show(2):
     )
     left, right = side_by_side(2)
     scores_title, scaled_title = "Scores ω(i, j) = q(i) · k(j)", "Scaled scores ω(i, j) / √d_k"
+    shared = lesson2.score_range(steps)  # one colour range for both: scaling shows as paler
     for column, matrix, title, key in (
         (left, steps.attn_scores, scores_title, "l2_scores_heatmap"),
         (right, steps.scaled_scores, scaled_title, "l2_scaled_heatmap"),
     ):
         with column:
             figure = charts.attention_heatmap(
-                matrix, tokens, title=title, value_name="score", weights=False
+                matrix,
+                tokens,
+                title=title,
+                value_name="score",
+                weights=False,
+                zrange=shared,
+                axes=charts.QK_AXES,
+                present=presenting(),
             )
             plot(figure, key=key)
     ask = lesson2.scale_question(steps)
@@ -128,7 +138,12 @@ if show(3):
     with left:
         plot(
             charts.attention_heatmap(
-                steps.attn_weights, tokens, title="Attention weights a(i, j)", value_name="a"
+                steps.attn_weights,
+                tokens,
+                title="Attention weights a(i, j)",
+                value_name="a",
+                axes=charts.QK_AXES,
+                present=presenting(),
             ),
             key="l2_weights_heatmap",
         )
@@ -136,7 +151,10 @@ if show(3):
         st.subheader("Context vectors z(i)")
         table(matrix_frame(steps.context_vecs, tokens, out_columns), key="l2_context_table")
     q = inputs.query_picker("Query token for the bar chart")
-    plot(charts.weights_bar(steps.attn_weights[q], tokens, q), key="l2_query_weights_bar")
+    plot(
+        charts.weights_bar(steps.attn_weights[q], tokens, q, present=presenting()),
+        key="l2_query_weights_bar",
+    )
     st.caption(
         "The weights ignore word order: shuffle the tokens and each row just moves with its "
         "token (lesson 1 shows this with your tokens). Lesson 5's model adds position "
@@ -167,13 +185,16 @@ if show(4):
             title=f"Softmax of the scores, and of {factor:g} × the scores",
             y_title="weight",
             styles=(("#0072B2", ""), ("#D55E00", "/")),
+            present=presenting(),
         ),
         key="l2_scale_bars",
     )
     st.caption(lesson2.scaling_sentence(scale))
     curve = cached_variance_curve(seed)
     plot(
-        charts.variance_chart(curve.d_ks, curve.var_unscaled, curve.var_scaled),
+        charts.variance_chart(
+            curve.d_ks, curve.var_unscaled, curve.var_scaled, present=presenting()
+        ),
         key="l2_variance_chart",
     )
     st.caption(

@@ -9,6 +9,7 @@ from attention.causal import init_linear_qkv
 from lessons import lesson3
 from lessons.numbers import fmt
 from ui import inputs, page, present, qkv, quiz, state
+from ui.present import presenting
 from ui.show import agreement, chart_grid, matrix_frame, plot, side_by_side, table
 
 PATH = "pages/3_Causal_attention.py"
@@ -46,7 +47,9 @@ if show(0):
     with st.expander("W_query, W_key, W_value (editable)"):
         qkv.weight_editors("l3")
     plot(
-        charts.mask_heatmap(steps.mask, tokens, title="Which keys each query may see"),
+        charts.mask_heatmap(
+            steps.mask, tokens, title="Which keys each query may see", present=presenting()
+        ),
         key="l3_mask",
     )
     st.markdown(
@@ -72,13 +75,24 @@ if show(1):
     )
     st.code(lesson3.ALGEBRA, language="text", wrap_lines=True)
     way1 = chart_grid(340)
+    way1_range = charts.shared_range(
+        steps.unmasked_weights, steps.renormalized_weights, from_zero=True
+    )  # one colour range for the three steps (zeroing only lowers values)
     for key, matrix, title in (
         ("l3_unmasked", steps.unmasked_weights, "1. softmax(ω / √d_k), no mask"),
         ("l3_zeroed", steps.zeroed_weights, "2. future set to 0"),
         ("l3_renormalized", steps.renormalized_weights, "3. each row divided by its sum"),
     ):
         plot(
-            charts.attention_heatmap(matrix, tokens, title=title, value_name="a"),
+            charts.attention_heatmap(
+                matrix,
+                tokens,
+                title=title,
+                value_name="a",
+                zrange=way1_range,
+                axes=charts.QK_AXES,
+                present=presenting(),
+            ),
             key=key,
             container=way1,
         )
@@ -100,6 +114,8 @@ if show(2):
                 title="Scaled scores ω(i, j) / √d_k, future set to −∞",
                 value_name="score",
                 weights=False,
+                axes=charts.QK_AXES,
+                present=presenting(),
             ),
             key="l3_masked_scores",
         )
@@ -107,7 +123,12 @@ if show(2):
     with right:
         plot(
             charts.attention_heatmap(
-                steps.attn_weights, tokens, title="Causal attention weights a(i, j)", value_name="a"
+                steps.attn_weights,
+                tokens,
+                title="Causal attention weights a(i, j)",
+                value_name="a",
+                axes=charts.QK_AXES,
+                present=presenting(),
             ),
             key="l3_weights_heatmap",
         )
@@ -120,7 +141,10 @@ if show(2):
     out_columns = [f"out {j + 1}" for j in range(d_out)]
     table(matrix_frame(steps.context_vecs, tokens, out_columns), key="l3_context_table")
     q = inputs.query_picker("Query token for the bar chart")
-    plot(charts.weights_bar(steps.attn_weights[q], tokens, q), key="l3_query_weights_bar")
+    plot(
+        charts.weights_bar(steps.attn_weights[q], tokens, q, present=presenting()),
+        key="l3_query_weights_bar",
+    )
 
 if show(3):
     st.header("Dropout")
@@ -159,6 +183,8 @@ if show(3):
             tokens,
             title=f"Causal weights after dropout (p = {p:.2f})",
             value_name="a",
+            axes=charts.QK_AXES,
+            present=presenting(),
         ),
         key="l3_dropout_heatmap",
     )

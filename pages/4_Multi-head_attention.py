@@ -8,6 +8,7 @@ import charts
 from lessons import lesson4
 from lessons.numbers import fmt
 from ui import inputs, page, present, qkv, quiz, state
+from ui.present import presenting
 from ui.show import agreement, chart_grid, matrix_frame, plot, table
 
 PATH = "pages/4_Multi-head_attention.py"
@@ -49,10 +50,17 @@ if show(0):
         + (" The causal mask hides the future (j > i) in every head." if settings.causal else "")
     )
     heads_grid = chart_grid(320)
+    heads_range = charts.shared_range(split.attn_weights, from_zero=True)  # heads compared
     for head in range(h):
         plot(
             charts.attention_heatmap(
-                split.attn_weights[head], tokens, title=f"Head {head + 1}: a(i, j)", value_name="a"
+                split.attn_weights[head],
+                tokens,
+                title=f"Head {head + 1}: a(i, j)",
+                value_name="a",
+                zrange=heads_range,
+                axes=charts.QK_AXES,
+                present=presenting(),
             ),
             key=f"l4_head_{head}",
             container=heads_grid,
@@ -117,7 +125,10 @@ if show(4):
         )
     with right:
         q = inputs.query_picker("Query token")
-    plot(charts.weights_bar(split.attn_weights[head, q], tokens, q), key="l4_query_weights_bar")
+    plot(
+        charts.weights_bar(split.attn_weights[head, q], tokens, q, present=presenting()),
+        key="l4_query_weights_bar",
+    )
     top = int(split.attn_weights[head, q].argmax())
     st.caption(
         f"Head {head + 1}, query q({q + 1}): the largest weight, "

@@ -9,6 +9,7 @@ import charts
 from lessons import lesson5
 from lessons.validate import InputError
 from ui import page, present, pretrained, quiz
+from ui.present import presenting
 from ui.show import plot, side_by_side
 
 PATH = "pages/5_Pretrained_transformer.py"
@@ -44,7 +45,9 @@ def layer_picker(L: int) -> int:
 def head_row(weights, layer: int, heads: range):
     """head_grid for some heads of one layer. The builder numbers rows and columns from 1, so
     the picked layer and heads are written on its axes here."""
-    grid = charts.head_grid(weights[layer : layer + 1, heads.start : heads.stop])  # (1, n, T, T)
+    grid = charts.head_grid(
+        weights[layer : layer + 1, heads.start : heads.stop], present=presenting()
+    )  # (1, n, T, T)
     grid.update_layout(
         title_text=f"Layer {layer + 1}, heads {heads.start + 1} to {heads.stop}",
         xaxis_ticktext=[str(i + 1) for i in heads],
@@ -103,7 +106,7 @@ if show(2):
     )
     if not present.presenting():
         with st.expander(f"All {L} layers at once ({L * h} heads)"):
-            plot(charts.head_grid(weights), key="l5_all_heads")
+            plot(charts.head_grid(weights, present=presenting()), key="l5_all_heads")
 
 if show(3):
     st.header("One head up close")
@@ -128,12 +131,17 @@ if show(3):
             tokens,
             title=f"Layer {layer + 1}, head {head + 1}: attention weights a(i, j)",
             value_name="weight",
+            axes=charts.QK_AXES,
+            present=presenting(),
         ),
         key="l5_head_heatmap",
     )
     left, right = side_by_side(2)
     with left:
-        plot(charts.weights_bar(weights[layer, head, query], tokens, query), key="l5_query_bar")
+        plot(
+            charts.weights_bar(weights[layer, head, query], tokens, query, present=presenting()),
+            key="l5_query_bar",
+        )
     with right:
         plot(
             charts.attention_lines(
@@ -141,6 +149,7 @@ if show(3):
                 tokens,
                 query,
                 title=f"Layer {layer + 1}, head {head + 1} as lines",
+                present=presenting(),
             ),
             key="l5_lines",
         )

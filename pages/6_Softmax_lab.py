@@ -9,6 +9,7 @@ import charts
 from lessons import softmax_lab as lab
 from lessons.validate import InputError
 from ui import page, quiz
+from ui.present import presenting
 from ui.show import plot, side_by_side, text_table
 
 PATH = "pages/6_Softmax_lab.py"
@@ -108,7 +109,10 @@ if show(1):
     )
     plot(
         charts.normalization_bars(
-            row.weights, row.labels, title=f"Weights of the row s·ω (s = {scale:g})"
+            row.weights,
+            row.labels,
+            title=f"Weights of the row s·ω (s = {scale:g})",
+            present=presenting(),
         ),
         key="softmax_lab_bars",
     )

@@ -152,7 +152,9 @@ def test_seed_weights_get_a_range_that_shows_their_pattern():
 
 def test_unit_range_stays_0_to_1_unless_a_weight_exceeds_1():
     weights = simple_attention(seed_inputs()).attn_weights
-    fig = charts.attention_heatmap(weights, list("abcde"), title="w", value_name="weight")
+    fig = charts.attention_heatmap(
+        weights, list("abcde"), title="w", value_name="weight", zrange="unit"
+    )
     assert (fig.data[0].zmin, fig.data[0].zmax) == (0.0, 1.0)
     assert fig.data[0].colorbar.title.text == "weight<br>(0 to 1)"
     dropped = apply_dropout(weights, 0.9, 123).dropped_weights  # kept weights x 10

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from app_support import charts, open_app, step_label
 
+from charts import CHART_FONT_PX
 from ui import present
 
 LESSON1_CHARTS = [
@@ -42,8 +43,8 @@ def test_next_steps_through_the_lesson_with_large_chart_text(step):
     specs = charts(at)
     assert set(specs) == LESSON1_CHARTS[step]
     for spec in specs.values():
-        assert spec["layout"]["font"]["size"] >= present.CHART_FONT_PX
-        assert spec["layout"]["title"]["font"]["size"] >= present.CHART_FONT_PX
+        assert spec["layout"]["font"]["size"] >= CHART_FONT_PX
+        assert spec["layout"]["title"]["font"]["size"] >= CHART_FONT_PX
     number, count, _title = step_label(at)
     assert (number, count) == (step + 1, len(LESSON1_CHARTS))
     assert not at.main.header  # the label is the step's only heading: nothing to disagree with

@@ -14,12 +14,9 @@ W_PRESENT = "w_present"  # the sidebar toggle
 PARAM = "present"  # the URL parameter: ?present=true
 STEP = "ax_present_step"  # page path -> that page's current step (each page keeps its own)
 PAGE = "ax_page"  # the path of the page being drawn (set by ui.page.start)
-CHART_FONT_PX = 18
-# A step's main picture, as built for the page, at most this tall: ui.show.plot then enlarges it
-# (x 1.3 and larger margins) to at most about 560 px, which fits a 720 px screen under the
-# controls (about 150 px).
-PICTURE_MAX_PX = 355
-TITLE_FONT_PX = 24
+# A step's main picture at most this tall (as built at presentation size), so it fits a 720 px
+# screen under the controls (about 150 px).
+PICTURE_MAX_PX = 560
 # Larger type everywhere (Streamlit sizes text in rem), no sidebar, and little space above the
 # content, so a step's picture fits a 1280 x 720 screen. A constant: no user text.
 STYLE = """

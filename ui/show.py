@@ -7,23 +7,11 @@ from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 import streamlit as st
 import torch
 
+import charts
 from ui import present
-
-# Streamlit registers its Plotly template "streamlit" and makes it the default. Every figure
-# gets a deep copy of the default template when it is built and again when it is sent, and
-# most of that template styles trace types these lessons never draw (candlestick, sankey,
-# table, ...). The same layout with only the scatter defaults draws our charts the same and
-# builds and sends a figure 2 to 3 times faster (benchmarks/bench_rerun.py). Heatmaps and bars
-# set their own colours, so they need no trace defaults.
-_streamlit = pio.templates["streamlit"]
-pio.templates["attention_explorer"] = go.layout.Template(
-    layout=_streamlit.layout, data={"scatter": _streamlit.data.scatter}
-)
-pio.templates.default = "attention_explorer"
 
 
 def side_by_side(n: int) -> list:
@@ -41,44 +29,13 @@ def chart_grid(min_column_width: int):  # -> a Streamlit grid container
 
 
 def plot(fig: go.Figure, key: str, filename: str | None = None, container=st) -> None:
-    """A Plotly chart with a stable key and a PNG download named after the chart.
-
-    In presentation mode every text in the chart is at least 18 px and the chart is taller."""
-    if present.presenting():
-        fig = go.Figure(fig)  # a copy: the caller's figure stays as built
-        fig.update_layout(
-            font={"size": present.CHART_FONT_PX},
-            title_font_size=present.TITLE_FONT_PX,
-            hoverlabel_font_size=present.CHART_FONT_PX,
-            legend_font_size=present.CHART_FONT_PX,
-            height=round((fig.layout.height or 450) * 1.3),
-        )
-        # Margins sized for 12 px tick labels (charts._margins) grow with the font, and the
-        # chart grows by as much, so the plot area keeps its size.
-        grow = present.CHART_FONT_PX / 12
-        margin = fig.layout.margin
-        old = {"l": margin.l or 80, "b": margin.b or 80, "t": margin.t or 100}
-        new = {side: round(px * grow) for side, px in old.items()}
-        fig.update_layout(
-            margin=new, height=fig.layout.height + new["b"] - old["b"] + new["t"] - old["t"]
-        )
-        for slider in fig.layout.sliders:  # a slider sits under the (now larger) axis labels
-            slider.pad.t = round((slider.pad.t or 0) * grow)
-            slider.font.size = present.CHART_FONT_PX
-        fig.update_annotations(font_size=present.CHART_FONT_PX)
-        size = present.CHART_FONT_PX  # the Streamlit theme sets smaller ticks: override them
-        fig.update_xaxes(tickfont_size=size, title_font_size=size)
-        fig.update_yaxes(tickfont_size=size, title_font_size=size)
-        fig.update_scenes(
-            xaxis_tickfont_size=size, yaxis_tickfont_size=size, zaxis_tickfont_size=size
-        )
-        fig.update_traces(textfont_size=size, selector={"type": "bar"})
-        fig.update_traces(
-            colorbar_tickfont_size=size, textfont_size=size, selector={"type": "heatmap"}
-        )
+    """A Plotly chart with a stable key, its text alternative for screen readers (built with
+    the figure, charts.alt_text) and a PNG download named after the chart. Figures are built
+    at presentation size by the builders themselves (their `present` parameter)."""
     container.plotly_chart(
         fig,
         key=key,
+        alt=charts.alt_text(fig) or None,
         config={
             "displaylogo": False,
             "toImageButtonOptions": {"format": "png", "filename": filename or key, "scale": 2},
