@@ -185,7 +185,8 @@ SHOWN_QUERY_SCRIPT = """
 
 def shown_query(page: Page) -> tuple[int, str]:
     index, title = page.evaluate(SHOWN_QUERY_SCRIPT)
-    return index, re.sub(r"</?b>", "", title)  # Streamlit's theme sets titles in bold
+    # Streamlit's theme sets titles in bold; long titles wrap at a <br>.
+    return index, re.sub(r"</?b>", "", title).replace("<br>", " ")
 
 
 def test_editing_a_cell_recomputes_and_survives_page_switch(page: Page, app_url: str) -> None:
