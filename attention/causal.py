@@ -130,8 +130,45 @@ def apply_dropout(attn_weights: torch.Tensor, p: float, seed: int = 0) -> Dropou
     return DropoutResult(mask_kept, dropped_weights)
 
 
-class CausalAttention(nn.Module):
-    """The notebook's CausalAttention: nn.Linear projections, a causal mask buffer, dropout.
+class SelfAttentionHead(nn.Module):
+    """One head with nn.Linear projections and dropout on the weights, every key visible
+    (CausalAttention is the same head with a causal mask).
+    x: (B, T, d_in) (or (T, d_in)) -> context_vecs (B, T, d_out).
+    """
+
+    def __init__(self, d_in: int, d_out: int, dropout: float = 0.0, qkv_bias: bool = False):
+        super().__init__()
+        self.d_out = d_out
+        self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.dropout = nn.Dropout(dropout)
+        self.last_attn_weights: torch.Tensor | None = None
+
+    def steps(self, x: torch.Tensor) -> AttentionSteps:
+        """AttentionSteps(attn_scores (B, T, T) scaled, attn_weights (B, T, T) after dropout,
+        context_vecs (B, T, d_out))."""
+        keys = self.W_key(x)  # (B, T, d_in) -> (B, T, d_out)
+        queries = self.W_query(x)  # (B, T, d_in) -> (B, T, d_out)
+        values = self.W_value(x)  # (B, T, d_in) -> (B, T, d_out)
+        # (B, T, d_out) x (B, d_out, T) -> (B, T, T); softmax; x (B, T, d_out)
+        steps = scaled_dot_product(queries, keys, values, mask=self.mask_for(x.shape[-2]))
+        attn_weights = self.dropout(steps.attn_weights)  # (B, T, T)
+        context_vecs = attn_weights @ values  # (B, T, T) x (B, T, d_out) -> (B, T, d_out)
+        return AttentionSteps(steps.attn_scores, attn_weights, context_vecs)
+
+    def mask_for(self, T: int) -> torch.Tensor | None:
+        """Which keys each of T queries may see ((T, T) bool), or None: every key."""
+        return None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        steps = self.steps(x)
+        self.last_attn_weights = steps.attn_weights.detach()
+        return steps.context_vecs
+
+
+class CausalAttention(SelfAttentionHead):
+    """The book's CausalAttention (Raschka, ch. 3): a SelfAttentionHead with a causal mask buffer.
 
     x: (B, T, d_in) with T <= context_length -> context_vecs (B, T, d_out).
     forward also keeps `last_attn_weights` (B, T, T) for drawing; `steps(x)` returns
@@ -146,33 +183,12 @@ class CausalAttention(nn.Module):
         dropout: float = 0.0,
         qkv_bias: bool = False,
     ) -> None:
-        super().__init__()
-        self.d_out = d_out
+        super().__init__(d_in, d_out, dropout, qkv_bias)
         self.context_length = context_length
-        self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
-        self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
-        self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
-        self.dropout = nn.Dropout(dropout)
         self.register_buffer("mask", causal_mask(context_length))  # (ctx, ctx) bool
-        self.last_attn_weights: torch.Tensor | None = None
 
-    def steps(self, x: torch.Tensor) -> AttentionSteps:
-        """AttentionSteps(attn_scores (B, T, T) scaled and masked, attn_weights (B, T, T)
-        after dropout, context_vecs (B, T, d_out))."""
-        T = x.shape[-2]  # x: (B, T, d_in) (or (T, d_in))
+    def mask_for(self, T: int) -> torch.Tensor:
+        """Query i sees keys 0..i: the top-left (T, T) corner of the mask buffer."""
         if self.context_length < T:
             raise ValueError(f"T={T} is longer than context_length={self.context_length}")
-        keys = self.W_key(x)  # (B, T, d_in) -> (B, T, d_out)
-        queries = self.W_query(x)  # (B, T, d_in) -> (B, T, d_out)
-        values = self.W_value(x)  # (B, T, d_in) -> (B, T, d_out)
-        mask = self.mask[:T, :T]  # (T, T)
-        # (B, T, d_out) x (B, d_out, T) -> (B, T, T); softmax; x (B, T, d_out)
-        steps = scaled_dot_product(queries, keys, values, mask=mask)
-        attn_weights = self.dropout(steps.attn_weights)  # (B, T, T)
-        context_vecs = attn_weights @ values  # (B, T, T) x (B, T, d_out) -> (B, T, d_out)
-        return AttentionSteps(steps.attn_scores, attn_weights, context_vecs)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        steps = self.steps(x)
-        self.last_attn_weights = steps.attn_weights.detach()
-        return steps.context_vecs
+        return self.mask[:T, :T]  # (T, T)

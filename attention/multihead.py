@@ -14,9 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from attention.causal import CausalAttention
+from attention.causal import CausalAttention, SelfAttentionHead
 from attention.scaled import causal_mask, merge_heads, scaled_dot_product, split_heads
-from attention.simple import AttentionSteps
 
 DEFAULT_CONTEXT_LENGTH = 1024
 
@@ -116,41 +115,35 @@ def _multi_head_core(
     return MultiHeadSteps(output, attn_weights, concat_context, queries, keys, values)
 
 
-class SelfAttentionHead(nn.Module):
-    """One non-causal head with nn.Linear projections and dropout on the weights.
+def head_dim_of(d_out: int, num_heads: int) -> int:
+    """head_dim = d_out / num_heads; a ValueError unless num_heads >= 1 divides d_out."""
+    if num_heads < 1 or d_out % num_heads:
+        raise ValueError(f"d_out={d_out} is not divisible by num_heads={num_heads}")
+    return d_out // num_heads
 
-    Same attribute names as CausalAttention (W_query, W_key, W_value, dropout).
-    x: (B, T, d_in) (or (T, d_in)) -> context_vecs (B, T, d_out).
-    """
 
-    def __init__(self, d_in: int, d_out: int, dropout: float = 0.0, qkv_bias: bool = False):
+class _MultiHead(nn.Module):
+    """What both multi-head builds share: their sizes, the causal flag, the output projection
+    out_proj (d_out, d_out), and a forward that keeps the last steps for drawing."""
+
+    def __init__(self, d_in: int, d_out: int, num_heads: int, causal: bool) -> None:
         super().__init__()
-        self.d_out = d_out
-        self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
-        self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
-        self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
-        self.dropout = nn.Dropout(dropout)
-        self.last_attn_weights: torch.Tensor | None = None
+        self.d_in, self.d_out, self.num_heads = d_in, d_out, num_heads
+        self.head_dim = head_dim_of(d_out, num_heads)
+        self.causal = causal
+        self.out_proj = nn.Linear(d_out, d_out)
+        self.last_steps: MultiHeadSteps | None = None
 
-    def steps(self, x: torch.Tensor) -> AttentionSteps:
-        """AttentionSteps(attn_scores (B, T, T) scaled, attn_weights (B, T, T) after dropout,
-        context_vecs (B, T, d_out))."""
-        keys = self.W_key(x)  # (B, T, d_in) -> (B, T, d_out)
-        queries = self.W_query(x)  # (B, T, d_in) -> (B, T, d_out)
-        values = self.W_value(x)  # (B, T, d_in) -> (B, T, d_out)
-        # (B, T, d_out) x (B, d_out, T) -> (B, T, T); softmax; x (B, T, d_out)
-        steps = scaled_dot_product(queries, keys, values)
-        attn_weights = self.dropout(steps.attn_weights)  # (B, T, T)
-        context_vecs = attn_weights @ values  # (B, T, T) x (B, T, d_out) -> (B, T, d_out)
-        return AttentionSteps(steps.attn_scores, attn_weights, context_vecs)
+    def steps(self, x: torch.Tensor) -> MultiHeadSteps:
+        raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         steps = self.steps(x)
-        self.last_attn_weights = steps.attn_weights.detach()
-        return steps.context_vecs
+        self.last_steps = MultiHeadSteps(*(t.detach() for t in steps))
+        return steps.output
 
 
-class MultiHeadAttentionWrapper(nn.Module):
+class MultiHeadAttentionWrapper(_MultiHead):
     """h single heads side by side, outputs concatenated, then out_proj (d_out, d_out).
 
     Unlike the notebook's wrapper, d_out is the total size: each head has head_dim =
@@ -169,12 +162,8 @@ class MultiHeadAttentionWrapper(nn.Module):
         causal: bool = True,
         context_length: int = DEFAULT_CONTEXT_LENGTH,
     ) -> None:
-        super().__init__()
-        if num_heads < 1 or d_out % num_heads:
-            raise ValueError(f"d_out={d_out} is not divisible by num_heads={num_heads}")
-        self.d_in, self.d_out, self.num_heads = d_in, d_out, num_heads
-        self.head_dim = d_out // num_heads
-        self.causal, self.qkv_bias, self.dropout_p = causal, qkv_bias, dropout
+        super().__init__(d_in, d_out, num_heads, causal)
+        self.qkv_bias, self.dropout_p = qkv_bias, dropout
         heads: list[nn.Module] = [
             CausalAttention(d_in, self.head_dim, context_length, dropout, qkv_bias)
             if causal
@@ -182,8 +171,6 @@ class MultiHeadAttentionWrapper(nn.Module):
             for _ in range(num_heads)
         ]
         self.heads = nn.ModuleList(heads)
-        self.out_proj = nn.Linear(d_out, d_out)
-        self.last_steps: MultiHeadSteps | None = None
 
     def steps(self, x: torch.Tensor) -> MultiHeadSteps:
         """MultiHeadSteps with queries, keys, values and attn_weights stacked on a head axis."""
@@ -197,13 +184,8 @@ class MultiHeadAttentionWrapper(nn.Module):
         output = self.out_proj(concat_context)  # (B, T, d_out) -> (B, T, d_out)
         return MultiHeadSteps(output, attn_weights, concat_context, queries, keys, values)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        steps = self.steps(x)
-        self.last_steps = MultiHeadSteps(*(t.detach() for t in steps))
-        return steps.output
 
-
-class MultiHeadAttention(nn.Module):
+class MultiHeadAttention(_MultiHead):
     """Multi-head attention with one W_query, W_key, W_value each, split into heads.
 
     W_query, W_key, W_value: nn.Linear(d_in, d_out), out_proj: nn.Linear(d_out, d_out);
@@ -221,18 +203,11 @@ class MultiHeadAttention(nn.Module):
         qkv_bias: bool = False,
         causal: bool = True,
     ) -> None:
-        super().__init__()
-        if num_heads < 1 or d_out % num_heads:
-            raise ValueError(f"d_out={d_out} is not divisible by num_heads={num_heads}")
-        self.d_in, self.d_out, self.num_heads = d_in, d_out, num_heads
-        self.head_dim = d_out // num_heads
-        self.causal = causal
+        super().__init__(d_in, d_out, num_heads, causal)
         self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
         self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
-        self.out_proj = nn.Linear(d_out, d_out)
         self.dropout = nn.Dropout(dropout)
-        self.last_steps: MultiHeadSteps | None = None
 
     def steps(self, x: torch.Tensor) -> MultiHeadSteps:
         """Every intermediate; attn_weights are after dropout (only differs in training)."""
@@ -253,11 +228,6 @@ class MultiHeadAttention(nn.Module):
             mask,
             attn_dropout=self.dropout if use_dropout else None,
         )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        steps = self.steps(x)
-        self.last_steps = MultiHeadSteps(*(t.detach() for t in steps))
-        return steps.output
 
 
 def from_wrapper(wrapper: MultiHeadAttentionWrapper) -> MultiHeadAttention:
@@ -287,6 +257,17 @@ def from_wrapper(wrapper: MultiHeadAttentionWrapper) -> MultiHeadAttention:
     return mha
 
 
+def _seeded(build: Callable[[int], _MultiHead], num_heads: int, head_dim: int, seed: int):
+    """build(d_out) under torch.manual_seed(seed), in eval mode, d_out = num_heads * head_dim.
+    Inside torch.random.fork_rng: the global RNG state is the same afterwards."""
+    if num_heads < 1 or head_dim < 1:
+        raise ValueError(f"num_heads and head_dim must be at least 1, got {num_heads}, {head_dim}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        module = build(num_heads * head_dim)
+    return module.eval()
+
+
 def init_multihead(
     d_in: int,
     num_heads: int,
@@ -296,17 +277,13 @@ def init_multihead(
     qkv_bias: bool = False,
     dropout: float = 0.0,
 ) -> MultiHeadAttention:
-    """A seeded MultiHeadAttention with d_out = num_heads * head_dim, in eval mode.
-
-    Seeds with torch.manual_seed(seed) inside torch.random.fork_rng: the global RNG state
-    is the same afterwards.
-    """
-    if num_heads < 1 or head_dim < 1:
-        raise ValueError(f"num_heads and head_dim must be at least 1, got {num_heads}, {head_dim}")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        mha = MultiHeadAttention(d_in, num_heads * head_dim, num_heads, dropout, qkv_bias, causal)
-    return mha.eval()
+    """A seeded MultiHeadAttention with d_out = num_heads * head_dim, in eval mode."""
+    return _seeded(
+        lambda d_out: MultiHeadAttention(d_in, d_out, num_heads, dropout, qkv_bias, causal),
+        num_heads,
+        head_dim,
+        seed,
+    )
 
 
 def init_wrapper(
@@ -317,16 +294,12 @@ def init_wrapper(
     causal: bool = True,
     qkv_bias: bool = False,
 ) -> MultiHeadAttentionWrapper:
-    """A seeded stack of `num_heads` single heads (d_out = num_heads * head_dim), in eval mode.
-
-    Seeds with torch.manual_seed(seed) inside torch.random.fork_rng: the global RNG state
-    is the same afterwards.
-    """
-    if num_heads < 1 or head_dim < 1:
-        raise ValueError(f"num_heads and head_dim must be at least 1, got {num_heads}, {head_dim}")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        wrapper = MultiHeadAttentionWrapper(
-            d_in, num_heads * head_dim, num_heads, qkv_bias=qkv_bias, causal=causal
-        )
-    return wrapper.eval()
+    """A seeded stack of `num_heads` single heads (d_out = num_heads * head_dim), in eval mode."""
+    return _seeded(
+        lambda d_out: MultiHeadAttentionWrapper(
+            d_in, d_out, num_heads, qkv_bias=qkv_bias, causal=causal
+        ),
+        num_heads,
+        head_dim,
+        seed,
+    )

@@ -99,6 +99,26 @@ class LayerWeights(NamedTuple):
     ff_ln_bias: torch.Tensor
 
 
+# Where each LayerWeights field is stored in the checkpoint: (module path, "weight" or "bias")
+# under "encoder.layer.{i}.". W_*: (C, C) except W_ff_in (F, C) and W_ff_out (C, F).
+LAYER_TENSORS: dict[str, tuple[str, str]] = {
+    f"{prefix}_{name}": (module, kind)
+    for name, module in (
+        ("query", "attention.self.query"),
+        ("key", "attention.self.key"),
+        ("value", "attention.self.value"),
+        ("out", "attention.output.dense"),
+        ("ff_in", "intermediate.dense"),
+        ("ff_out", "output.dense"),
+    )
+    for prefix, kind in (("W", "weight"), ("b", "bias"))
+} | {
+    f"{name}_ln_{kind}": (module, kind)
+    for name, module in (("attn", "attention.output.LayerNorm"), ("ff", "output.LayerNorm"))
+    for kind in ("weight", "bias")
+}
+
+
 @dataclass(frozen=True)
 class PretrainedModel:
     """Everything needed to run the model: config, tokenizer, and weights (read-only by contract).
@@ -184,30 +204,16 @@ def load_model_from(path: Path | str) -> PretrainedModel:
         ln_weight=weight(emb + "LayerNorm.weight"),
         ln_bias=weight(emb + "LayerNorm.bias"),
     )
-    layers = []
-    for i in range(config.num_layers):
-        p = f"encoder.layer.{i}."
-        layers.append(
-            LayerWeights(
-                W_query=weight(p + "attention.self.query.weight"),  # (C, C)
-                b_query=weight(p + "attention.self.query.bias"),
-                W_key=weight(p + "attention.self.key.weight"),  # (C, C)
-                b_key=weight(p + "attention.self.key.bias"),
-                W_value=weight(p + "attention.self.value.weight"),  # (C, C)
-                b_value=weight(p + "attention.self.value.bias"),
-                W_out=weight(p + "attention.output.dense.weight"),  # (C, C)
-                b_out=weight(p + "attention.output.dense.bias"),
-                attn_ln_weight=weight(p + "attention.output.LayerNorm.weight"),
-                attn_ln_bias=weight(p + "attention.output.LayerNorm.bias"),
-                W_ff_in=weight(p + "intermediate.dense.weight"),  # (F, C)
-                b_ff_in=weight(p + "intermediate.dense.bias"),
-                W_ff_out=weight(p + "output.dense.weight"),  # (C, F)
-                b_ff_out=weight(p + "output.dense.bias"),
-                ff_ln_weight=weight(p + "output.LayerNorm.weight"),
-                ff_ln_bias=weight(p + "output.LayerNorm.bias"),
-            )
+    layers = tuple(
+        LayerWeights(
+            **{
+                field: weight(f"encoder.layer.{i}.{module}.{kind}")
+                for field, (module, kind) in LAYER_TENSORS.items()
+            }
         )
-    return PretrainedModel(config, _read_tokenizer(path), embeddings, tuple(layers), path)
+        for i in range(config.num_layers)
+    )
+    return PretrainedModel(config, _read_tokenizer(path), embeddings, layers, path)
 
 
 @functools.lru_cache(maxsize=1)

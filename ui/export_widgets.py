@@ -22,24 +22,19 @@ def export_panel(data: LessonData, snippet: str, key_prefix: str) -> None:
         "recomputes the lesson from your inputs and prints the numbers shown on this page."
     )
     with st.container(horizontal=True):
-        st.download_button(
-            "CSV for spreadsheets",
-            data=lambda: to_csv(data),
-            file_name=f"{stem}.csv",
-            mime="text/csv",
-            key=f"{key_prefix}_export_csv",
-            on_click="ignore",
-            icon=":material/download:",
-        )
-        st.download_button(
-            "JSON for programs",
-            data=lambda: to_json(data),
-            file_name=f"{stem}.json",
-            mime="application/json",
-            key=f"{key_prefix}_export_json",
-            on_click="ignore",
-            icon=":material/download:",
-        )
+        for label, make, suffix, mime in (
+            ("CSV for spreadsheets", to_csv, "csv", "text/csv"),
+            ("JSON for programs", to_json, "json", "application/json"),
+        ):
+            st.download_button(
+                label,
+                data=lambda make=make: make(data),
+                file_name=f"{stem}.{suffix}",
+                mime=mime,
+                key=f"{key_prefix}_export_{suffix}",
+                on_click="ignore",
+                icon=":material/download:",
+            )
     if data.caveat:
         st.caption(data.caveat)
     st.caption(
