@@ -191,10 +191,4 @@ def options(parser: argparse.ArgumentParser) -> None:
 
 
 if __name__ == "__main__":
-    common.bench_main(
-        __doc__,
-        "edit to picture: Enter in the editor -> new weights heatmap, app vs floor",
-        run,
-        options,
-        quick_help="6 timed edits instead of 20",
-    )
+    common.bench_main(__doc__, run, options, quick_help="6 timed edits instead of 20")

@@ -133,10 +133,4 @@ def options(parser: argparse.ArgumentParser) -> None:
 
 
 if __name__ == "__main__":
-    common.bench_main(
-        __doc__,
-        "chart draw: each of lesson 1's charts drawn by plotly.js in a blank page",
-        run,
-        options,
-        quick_help="3 draws per chart instead of 7",
-    )
+    common.bench_main(__doc__, run, options, quick_help="3 draws per chart instead of 7")

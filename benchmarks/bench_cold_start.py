@@ -85,10 +85,4 @@ def options(parser: argparse.ArgumentParser) -> None:
 
 
 if __name__ == "__main__":
-    common.bench_main(
-        __doc__,
-        "cold start: fresh server until the first chart is drawn",
-        run,
-        options,
-        quick_help="1 run instead of 3",
-    )
+    common.bench_main(__doc__, run, options, quick_help="1 run instead of 3")

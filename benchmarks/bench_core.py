@@ -103,9 +103,4 @@ def run(args: argparse.Namespace) -> list[common.Row]:
 
 
 if __name__ == "__main__":
-    common.bench_main(
-        __doc__,
-        "core: simple_attention vs scaled_dot_product_attention",
-        run,
-        quick_help="fewer rounds, default threads only",
-    )
+    common.bench_main(__doc__, run, quick_help="fewer rounds, default threads only")

@@ -80,9 +80,4 @@ def run(args: argparse.Namespace) -> list[common.Row]:
 
 
 if __name__ == "__main__":
-    common.bench_main(
-        __doc__,
-        "memory: server RSS after visiting every page in one session",
-        run,
-        quick_help="the same run (kept for run_all)",
-    )
+    common.bench_main(__doc__, run, quick_help="the same run (kept for run_all)")

@@ -139,10 +139,4 @@ def options(parser: argparse.ArgumentParser) -> None:
 
 
 if __name__ == "__main__":
-    common.bench_main(
-        __doc__,
-        "pretrained model (lesson 5): load time, attention time, memory",
-        run,
-        options,
-        quick_help="1 load and 5 attention calls",
-    )
+    common.bench_main(__doc__, run, options, quick_help="1 load and 5 attention calls")

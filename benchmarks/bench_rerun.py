@@ -212,10 +212,4 @@ def run(args: argparse.Namespace) -> list[common.Row]:
 
 
 if __name__ == "__main__":
-    common.bench_main(
-        __doc__,
-        "script rerun: AppTest, median ms per at.run() after the first run",
-        run,
-        options,
-        quick_help="5 timed reruns instead of 15",
-    )
+    common.bench_main(__doc__, run, options, quick_help="5 timed reruns instead of 15")

@@ -26,15 +26,16 @@ import common
 
 TOKENS_INPUT = '[data-testid=stSidebar] input[aria-label^="Tokens"]'
 QUERY_INPUT = 'input[role=combobox][aria-label="Query token"]'
-# The lesson pages a student visits and comes back from: (URL path, page title). Lesson 5 (the
-# pretrained model) is left out: its first visit loads a model, which is another benchmark.
-HOME_PAGE = ("/", "Simple self-attention")
+# The lesson pages a student visits and comes back from: (URL path, sidebar link label as in
+# ui/nav.py, page title). Lesson 5 (the pretrained model) is left out: its first visit loads a
+# model, which is another benchmark.
+HOME_PAGE = ("/", "1 · Simple self-attention", "Simple self-attention")
 OTHER_PAGES = (
-    ("/Trainable_weights", "Self-attention with trainable weights"),
-    ("/Causal_attention", "Causal attention and dropout"),
-    ("/Multi-head_attention", "Multi-head attention"),
-    ("/Softmax_lab", "Softmax lab"),
-    ("/About_attention", "About attention"),
+    ("/Trainable_weights", "2 · Trainable weights", "Self-attention with trainable weights"),
+    ("/Causal_attention", "3 · Causal attention", "Causal attention and dropout"),
+    ("/Multi-head_attention", "4 · Multi-head attention", "Multi-head attention"),
+    ("/Softmax_lab", "Softmax lab", "Softmax lab"),
+    ("/About_attention", "About attention", "About attention"),
 )
 WORDS = (
     "Attention",
@@ -254,6 +255,7 @@ class Student:
 
     async def edit_cell(self) -> None:
         """A new value in a random embedding cell of lesson 1 (weights heatmap's z)."""
+        self.step = "find the editor"
         table = self.page.locator(common.EDITOR_CANVAS).locator("table")
         n_cols = int(await table.get_attribute("aria-colcount") or "1")
         n_rows = int(await table.get_attribute("aria-rowcount") or "2") - 1  # header row
@@ -310,9 +312,9 @@ class Student:
         other = self.rng.choice(OTHER_PAGES)
         started = time.monotonic()
         try:
-            for path, title in (other, HOME_PAGE):
-                if not await page.evaluate(common.CLICK_SIDEBAR_LINK_SCRIPT, path):
-                    raise EditError("action failed", f"no sidebar link to {path}")
+            for path, label, title in (other, HOME_PAGE):
+                if not await page.evaluate(common.CLICK_SIDEBAR_LABEL_SCRIPT, label):
+                    raise EditError("action failed", f"no sidebar link {label!r}")
                 await page.wait_for_url(lambda url, p=path: urlparse(url).path == p)
                 await page.wait_for_function(
                     TITLE_SCRIPT, arg=title, timeout=self.edit_timeout_ms, polling=100

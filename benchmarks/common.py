@@ -41,7 +41,7 @@ for _path in (REPO_ROOT, REPO_ROOT / "tests" / "e2e"):  # the app's packages; st
 import streamlit_harness as harness  # noqa: E402  (tests/e2e/, on sys.path above)
 from streamlit_harness import (  # noqa: E402
     CHROMIUM_ARGS,
-    CLICK_SIDEBAR_LINK_SCRIPT,  # noqa: F401 (bench_memory, classroom)
+    CLICK_SIDEBAR_LINK_SCRIPT,  # noqa: F401 (bench_memory)
     IDLE,  # noqa: F401 (classroom)
     free_port,
     healthy,
@@ -76,6 +76,18 @@ RENDERED_SCRIPT = """
     const plot = chart.querySelector(".js-plotly-plot");
     return plot && plot._fullData && plot._fullData.length > 0;
   })
+"""
+# Click the sidebar link whose text ends with `label`. (CLICK_SIDEBAR_LINK_SCRIPT finds a link
+# by its URL path, but the home page's link has href="", which resolves to the page the student
+# is on.)
+CLICK_SIDEBAR_LABEL_SCRIPT = """
+(label) => {
+  const link = [...document.querySelectorAll("[data-testid=stSidebar] a[href]")]
+    .find((a) => a.innerText.trim().endsWith(label));
+  if (!link) return false;
+  link.click();
+  return true;
+}
 """
 # True once the chart with st.plotly_chart key `key` is drawn.
 CHART_DRAWN_SCRIPT = """
@@ -299,18 +311,17 @@ def parse_args(
 
 def bench_main(
     doc: str,
-    title: str,
     run: Callable[[argparse.Namespace], list[Row]],
     options: Callable[[argparse.ArgumentParser], None] | None = None,
     quick_help: str = "fewer repeats",
 ) -> None:
     """A benchmark's main(): parse_args(), the machine facts (unless run_all.py, which prints
-    them once, asks for --json), `title`, `run(args)`; the rows go to --json and are printed as
-    a table."""
+    them once, asks for --json), the name before the first colon of the script's docstring
+    `doc`, `run(args)`; the rows go to --json and are printed as a table."""
     args = parse_args(doc, options, quick_help)
     if not args.json:
         print_machine_info()
-    print(f"== {title}", flush=True)
+    print(f"== {doc.split(':', 1)[0].strip()}", flush=True)
     rows = run(args)
     write_json(args.json, rows)
     if rows:
@@ -566,6 +577,49 @@ def wait_idle(page: Any, since: int | None = None, timeout: float = EDIT_TIMEOUT
 
 def wait_rendered(page: Any, timeout: float = OPEN_TIMEOUT_MS) -> None:
     page.wait_for_function(RENDERED_SCRIPT, timeout=timeout, polling=50)
+
+
+# Many students at once ---------------------------------------------------------------------
+
+
+async def wait_bounded(
+    tasks: Sequence[asyncio.Task],
+    timeout: float,
+    progress: Callable[[], str] | None = None,
+    every: float = 30.0,
+) -> int:
+    """Wait for `tasks` at most `timeout` seconds, printing progress() every `every` seconds
+    (a long run shows it is alive); cancel those still running. How many were cancelled."""
+
+    async def report() -> None:
+        while progress is not None:
+            await asyncio.sleep(every)
+            print(progress(), flush=True)
+
+    reporter = asyncio.create_task(report())
+    try:
+        _, pending = await asyncio.wait(tasks, timeout=max(timeout, 1.0))
+    finally:
+        reporter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reporter
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return len(pending)
+
+
+async def keep_editing(
+    student: Any, kinds: Sequence[str], think: tuple[float, float], until: float
+) -> None:
+    """`student` (anything with .rng and an async .edit(kind)) edits a random kind of `kinds`
+    after each think time, uniform between think[0] and think[1] seconds, until `until`
+    (time.monotonic())."""
+    while time.monotonic() + think[0] < until:
+        await asyncio.sleep(student.rng.uniform(*think))
+        if time.monotonic() >= until:
+            return
+        await student.edit(student.rng.choice(kinds))
 
 
 # Sampling a server while it works ----------------------------------------------------------

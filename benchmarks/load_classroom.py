@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import random
 import time
 from dataclasses import dataclass, field
@@ -165,20 +164,14 @@ async def run_load(
                 for i in range(sessions)
             ]
             load_deadline = deadline - close_budget
-            progress = asyncio.create_task(report_progress(result, sampler))
-            _, pending = await asyncio.wait(
-                tasks, timeout=max(load_deadline - time.monotonic(), 1.0)
+            result.unfinished = await common.wait_bounded(
+                tasks, load_deadline - time.monotonic(), lambda: progress(result, sampler)
             )
-            progress.cancel()
-            if pending:
-                result.unfinished = len(pending)
+            if result.unfinished:
                 result.notes.append(
                     f"the load phase hit its deadline ({load_deadline - started:.0f} s into the "
-                    f"run): {len(pending)} students were stopped before their last edit"
+                    f"run): {result.unfinished} students were stopped before their last edit"
                 )
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
             load_end = sampler.sample("load end")
             result.load_wall_s = load_end.t - load_start.t
             result.server_cpu_s = load_end.server_cpu_s - load_start.server_cpu_s
@@ -195,18 +188,12 @@ async def run_load(
     return result
 
 
-async def report_progress(result: LoadResult, sampler: common.ResourceSampler) -> None:
-    """A line every 30 s while the students work, so a long run shows it is alive."""
-    with contextlib.suppress(asyncio.CancelledError):
-        while True:
-            await asyncio.sleep(30)
-            done = len(result.times)
-            print(
-                f"  … {sampler.now():.0f} s: {len(result.students)} students started, "
-                f"{done} edits timed, {result.error_total} errors, "
-                f"server RSS {common.fmt_mb(sampler.samples[-1].rss_mb)}",
-                flush=True,
-            )
+def progress(result: LoadResult, sampler: common.ResourceSampler) -> str:
+    return (
+        f"  … {sampler.now():.0f} s: {len(result.students)} students started, "
+        f"{len(result.times)} edits timed, {result.error_total} errors, "
+        f"server RSS {common.fmt_mb(sampler.samples[-1].rss_mb)}"
+    )
 
 
 async def watch_after_close(
