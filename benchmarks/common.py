@@ -645,17 +645,23 @@ class ResourceSampler:
     samples: list[Sample] = field(default_factory=list)
     _task: asyncio.Task | None = None
     _start: float = 0.0
+    _client_cpu: dict[tuple[int, float], float] = field(default_factory=dict)
 
     def sample(self, label: str = "") -> Sample:
         server_procs = process_tree(self.server.pid)
         server_pids = {proc.pid for proc in server_procs}
         me = psutil.Process()
-        client = [me, *(p for p in me.children(recursive=True) if p.pid not in server_pids)]
+        for proc in [me, *me.children(recursive=True)]:
+            if proc.pid not in server_pids:
+                with contextlib.suppress(psutil.Error):
+                    self._client_cpu[proc.pid, proc.create_time()] = cpu_seconds([proc])
         sample = Sample(
             time.monotonic() - self._start,
             rss_mb(server_procs),
             cpu_seconds(server_procs),
-            cpu_seconds(client),
+            # Client processes that have ended (a closed tab's renderer) count with the CPU
+            # they had used when last seen.
+            sum(self._client_cpu.values()),
             label,
         )
         self.samples.append(sample)

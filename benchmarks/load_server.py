@@ -25,7 +25,7 @@ Prints figures, never asserts.
 
     python benchmarks/load_server.py --students 30 --minutes 2
     python benchmarks/load_server.py --students 10 --minutes 1 --browsers 3
-    python benchmarks/load_server.py --find-max --minutes 1   # N = 10, 20, 40, ... until p95 > 1 s
+    python benchmarks/load_server.py --find-max --minutes 1   # N = 1, 2, 5, 10, ... until p95 > 1 s
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import connect
 
 P95_BUDGET_MS = 1000.0
-FIND_MAX_STEPS = (10, 20, 40, 70, 100, 150, 200, 300)
+FIND_MAX_STEPS = (1, 2, 5, 10, 20, 40, 70, 100, 150, 200, 300)
 W_QUERY = "w_query"
 EDITOR_KEY_PREFIX = "w_editor_"
 FINISHED = ForwardMsg.ScriptFinishedStatus
@@ -613,7 +613,7 @@ async def measure(
 
 
 def steps(args: argparse.Namespace) -> list[Step]:
-    """What to run: --students N alone; --find-max N = 10, 20, 40, ...; by default N = 10
+    """What to run: --students N alone; --find-max N = 1, 2, 5, 10, ...; by default N = 10
     (with --browsers real browsers, 2 unless given), 30 and 100, for --minutes each (by default
     2, 2 and 5 minutes; 1 minute each with --quick)."""
     if args.find_max:
