@@ -212,6 +212,7 @@ class Row:
 
 
 def fmt_value(value: float | None, unit: str) -> str:
+    """A figure for the table: "1.23 ×", "4.5 s", "1,234 ms"; "n/a" for None."""
     if value is None:
         return "n/a"
     if unit == "×":
@@ -222,14 +223,17 @@ def fmt_value(value: float | None, unit: str) -> str:
 
 
 def fmt_ms(value: float | None) -> str:
+    """Milliseconds for a report line ("n/a" for None)."""
     return fmt_value(value, "ms")
 
 
 def fmt_mb(value: float | None) -> str:
+    """Megabytes for a report line ("n/a" for None)."""
     return fmt_value(value, "MB")
 
 
 def print_row(row: Row) -> None:
+    """One row as a console line, while a benchmark runs."""
     print(f"  {row.case}: {fmt_value(row.value, row.unit)}  ({row.detail})", flush=True)
 
 
@@ -267,11 +271,13 @@ def write_json(path: str | None, rows: Sequence[Row], extra: dict[str, Any] | No
 
 
 def read_json(path: str) -> tuple[list[Row], dict[str, Any]]:
+    """The rows and extra facts write_json() wrote to `path`."""
     payload = json.loads(Path(path).read_text(encoding="utf-8"))
     return [Row(**row) for row in payload["rows"]], payload.get("extra", {})
 
 
 def median(values: Sequence[float]) -> float:
+    """The median of `values` (at least one)."""
     return statistics.median(values)
 
 
@@ -340,6 +346,7 @@ def error_counts(counts: dict[str, int]) -> str:
 
 
 def cpu_model() -> str:
+    """The CPU's model name, from /proc/cpuinfo where there is one."""
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -348,10 +355,12 @@ def cpu_model() -> str:
 
 
 def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as text."""
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def chromium_version() -> str:
+    """Debian Chromium's version, or '?'."""
     try:
         out = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, timeout=20)
         return out.stdout.strip().removeprefix("Chromium ").split()[0]
@@ -381,6 +390,7 @@ def machine_info() -> dict[str, str]:
 
 
 def print_machine_info() -> None:
+    """machine_info(), one fact a line."""
     for key, value in machine_info().items():
         print(f"{key:>13}: {value}")
 
@@ -467,12 +477,15 @@ class Server:
 
     @property
     def pid(self) -> int:
+        """The `streamlit run` process's pid."""
         return self.process.pid
 
     def rss_mb(self) -> float:
+        """Resident memory of the server and its children, MB."""
         return tree_rss_mb(self.pid)
 
     def log_tail(self, lines: int = 30) -> str:
+        """The last `lines` lines the server printed."""
         self.log.flush()
         self.log.seek(0)
         return "\n".join(self.log.read().splitlines()[-lines:])
@@ -576,6 +589,7 @@ def wait_idle(page: Any, since: int | None = None, timeout: float = EDIT_TIMEOUT
 
 
 def wait_rendered(page: Any, timeout: float = OPEN_TIMEOUT_MS) -> None:
+    """Wait until no skeleton is left and every Plotly chart on the page is drawn."""
     page.wait_for_function(RENDERED_SCRIPT, timeout=timeout, polling=50)
 
 
@@ -627,6 +641,8 @@ async def keep_editing(
 
 @dataclass
 class Sample:
+    """One reading of the server's RSS and of server and client CPU seconds so far."""
+
     t: float  # seconds since the sampler started
     rss_mb: float
     server_cpu_s: float
@@ -648,6 +664,7 @@ class ResourceSampler:
     _client_cpu: dict[tuple[int, float], float] = field(default_factory=dict)
 
     def sample(self, label: str = "") -> Sample:
+        """Take a reading now (also called every `interval` seconds by the task)."""
         server_procs = process_tree(self.server.pid)
         server_pids = {proc.pid for proc in server_procs}
         me = psutil.Process()
@@ -674,18 +691,22 @@ class ResourceSampler:
             await asyncio.sleep(self.interval)
 
     def start(self) -> None:
+        """Start sampling in an asyncio task; times count from now."""
         self._start = time.monotonic()
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
+        """Stop the sampling task."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     def peak_mb(self, since: float = 0.0, until: float = float("inf")) -> float | None:
+        """The largest server RSS sampled between `since` and `until` (s), or None."""
         values = [s.rss_mb for s in self.samples if since <= s.t <= until]
         return max(values) if values else None
 
     def now(self) -> float:
+        """Seconds since start()."""
         return time.monotonic() - self._start

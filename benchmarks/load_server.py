@@ -23,6 +23,7 @@ Bounded: students stop at --minutes (they join over --ramp seconds), a run is cu
 --minutes + 2 min, and --find-max at --timeout seconds in all. Traffic goes to 127.0.0.1 only.
 Prints figures, never asserts.
 
+    python benchmarks/load_server.py      # N = 10 (2 browsers too), 30, 100 for 2, 2, 5 min
     python benchmarks/load_server.py --students 30 --minutes 2
     python benchmarks/load_server.py --students 10 --minutes 1 --browsers 3
     python benchmarks/load_server.py --find-max --minutes 1   # N = 1, 2, 5, 10, ... until p95 > 1 s
@@ -116,6 +117,8 @@ def initial_state(kind: str, proto: Any) -> WidgetState | None:
 
 @dataclass
 class Edit:
+    """One timed edit of a simulated student, in milliseconds from sending it."""
+
     kind: str  # "cell" or "query"
     student: int
     chart_ms: float | None = None  # send -> the delta with the changed chart
@@ -205,6 +208,7 @@ class ProtocolStudent:
             self.errors.append(("connection", f"open: {type(error).__name__}: {error}"))
 
     async def close(self) -> None:
+        """Close the WebSocket and stop reading (the server keeps the session for its TTL)."""
         if self.ws is not None:
             with contextlib.suppress(Exception):
                 await self.ws.close()
@@ -225,6 +229,7 @@ class ProtocolStudent:
         self.fail_run(ProtocolError("connection", "the server closed the WebSocket"))
 
     def fail_run(self, error: ProtocolError) -> None:
+        """Fail the run being waited for with `error` (the connection broke)."""
         if self.run is not None and not self.run.done.done():
             self.run.done.set_exception(error)
 
@@ -258,6 +263,7 @@ class ProtocolStudent:
     # Runs --------------------------------------------------------------------------------------
 
     def client_state(self) -> ClientState:
+        """The ClientState the page would send now: query string, page, widgets."""
         state = ClientState(query_string=self.query_string, page_script_hash=self.page_script_hash)
         state.widget_states.widgets.extend(self.states.values())
         info = state.context_info
@@ -361,6 +367,8 @@ class ProtocolStudent:
 
 @dataclass
 class LoadResult:
+    """The figures of one class size N on one server."""
+
     students: int
     minutes: float
     protocol: list[ProtocolStudent] = field(default_factory=list)
@@ -375,13 +383,16 @@ class LoadResult:
 
     @property
     def edits(self) -> list[Edit]:
+        """Every simulated student's edits."""
         return [edit for student in self.protocol for edit in student.edits]
 
     def times(self, name: str) -> list[float]:
+        """The figure `name` ("reply_ms" or "chart_ms") of every edit that has it."""
         return [getattr(e, name) for e in self.edits if getattr(e, name) is not None]
 
     @property
     def errors(self) -> dict[str, int]:
+        """Error counts by kind, simulated students only."""
         counts: dict[str, int] = {}
         for student in self.protocol:
             for kind, _ in student.errors:
@@ -390,9 +401,11 @@ class LoadResult:
 
     @property
     def p95(self) -> float | None:
+        """The p95 of edit to reply (ms), or None."""
         return common.percentile(self.times("reply_ms"), 95)
 
     def holds(self) -> bool:
+        """No errors and p95 edit to reply <= 1 s."""
         return not self.errors and self.p95 is not None and self.p95 <= P95_BUDGET_MS
 
 
@@ -491,6 +504,7 @@ async def run_load(
 
 
 def progress(result: LoadResult, sampler: common.ResourceSampler) -> str:
+    """The line printed every 30 s while the class works."""
     replies = result.times("reply_ms")
     return (
         f"    {sampler.now():4.0f} s: {len(replies)} edits, {sum(result.errors.values())} "
@@ -538,6 +552,7 @@ def describe(result: LoadResult) -> str:
 
 
 def row(result: LoadResult) -> common.Row:
+    """The run's row: p95 edit to reply against the 1 s budget, the rest in the detail."""
     return common.Row(
         "server capacity (protocol)",
         f"N = {result.students}, {result.minutes:g} min: p95 edit to reply",
@@ -549,6 +564,7 @@ def row(result: LoadResult) -> common.Row:
 
 
 def first_errors(result: LoadResult, limit: int = 5) -> list[str]:
+    """The first few distinct error texts of the run, for the console."""
     seen: list[str] = []
     for student in result.protocol + result.browsers:
         for kind, detail in student.errors:
@@ -560,6 +576,8 @@ def first_errors(result: LoadResult, limit: int = 5) -> list[str]:
 
 @dataclass
 class Step:
+    """One class size to run: N simulated students, for how long, with how many browsers."""
+
     students: int
     minutes: float
     browsers: int = 0
@@ -626,10 +644,12 @@ def steps(args: argparse.Namespace) -> list[Step]:
 
 
 def run(args: argparse.Namespace) -> list[common.Row]:
+    """The rows of every step (bench_main's `run`)."""
     return asyncio.run(measure(steps(args), args, stop_when_over=args.find_max))
 
 
 def options(parser: argparse.ArgumentParser) -> None:
+    """load_server.py's own command-line options."""
     parser.add_argument("--students", type=int, help="N simulated students (10, 30, 100)")
     parser.add_argument("--minutes", type=float, help="minutes of editing per N")
     parser.add_argument("--think-min", type=float, default=5.0, help="seconds, at least")
