@@ -8,7 +8,7 @@ first draw into a fresh 700 px wide div, and an update (Plotly.react) with data 
 median of --repeats. The floor app's bare heatmap is drawn too, for scale. Prints, never
 asserts.
 
-    python benchmarks/bench_chart_draw.py [--tokens 5,64] [--repeats 7]
+    python benchmarks/bench_chart_draw.py [--quick] [--tokens 5,64] [--repeats 7] [--json PATH]
 """
 
 from __future__ import annotations
@@ -100,26 +100,37 @@ def lesson1_figures(T: int, d: int = 3) -> dict[str, go.Figure]:
     return figures
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tokens", default="5,64", help="token counts T, e.g. 5,64")
-    parser.add_argument("--repeats", type=int, default=7, help="draws per chart")
-    args = parser.parse_args()
-    common.print_machine_info()
+def run(args: argparse.Namespace) -> list[common.Row]:
+    """A row per figure and T: the median first draw (ms), with the median update."""
+    repeats = args.repeats or (3 if args.quick else 7)
     plotly_js = (importlib.resources.files("plotly") / "package_data" / "plotly.min.js").read_text()
+    rows = []
     with common.chromium() as browser:
         page = browser.new_page()
         page.set_content("<html><body></body></html>")
         page.add_script_tag(content=plotly_js)
         page.evaluate(DRAW_SCRIPT, [{"data": [{"type": "bar", "y": [1]}], "layout": {}}, 2])
         for T in (int(t) for t in args.tokens.split(",")):
-            print(f"== T = {T}: median ms of {args.repeats} draws in a 700 px wide div")
-            print(f"  {'chart':28s} {'first draw':>10s} {'update':>8s}")
             for name, figure in lesson1_figures(T).items():
                 spec = json.loads(pio.to_json(figure, validate=False))
-                first, update = page.evaluate(DRAW_SCRIPT, [spec, args.repeats])
-                print(f"  {name:28s} {first:10,.0f} {update:8,.0f}")
+                first, update = page.evaluate(DRAW_SCRIPT, [spec, repeats])
+                row = common.Row(
+                    "chart draw",
+                    f"T = {T}, {name}",
+                    first,
+                    "ms",
+                    detail=f"first draw (Plotly.newPlot); update (Plotly.react) {update:,.0f} ms; "
+                    f"medians of {repeats} in a 700 px wide div",
+                )
+                common.print_row(row)
+                rows.append(row)
+    return rows
+
+
+def options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tokens", default="5,64", help="token counts T, e.g. 5,64")
+    parser.add_argument("--repeats", type=int, help="draws per chart (7; 3 with --quick)")
 
 
 if __name__ == "__main__":
-    main()
+    common.bench_main(__doc__, run, options, quick_help="3 draws per chart instead of 7")

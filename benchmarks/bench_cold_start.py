@@ -17,7 +17,6 @@ import common
 
 BUDGET_S = 8.0
 FIRST_CHART = ".js-plotly-plot .main-svg"
-TIMEOUT_MS = 120_000
 
 
 def cold_start(browser: object, script: str = "app.py") -> dict[str, float]:
@@ -28,17 +27,19 @@ def cold_start(browser: object, script: str = "app.py") -> dict[str, float]:
         try:
             page.goto(server.url + "/", wait_until="load")
             loaded_s = time.perf_counter() - server.started
-            page.locator(FIRST_CHART).first.wait_for(state="visible", timeout=TIMEOUT_MS)
+            page.locator(FIRST_CHART).first.wait_for(
+                state="visible", timeout=common.OPEN_TIMEOUT_MS
+            )
             chart_s = time.perf_counter() - server.started
-            common.wait_idle(page, since=0, timeout=TIMEOUT_MS)
+            common.wait_idle(page, since=0, timeout=common.OPEN_TIMEOUT_MS)
             run_s = time.perf_counter() - server.started
         finally:
             page.context.close()
     return {"healthy": server.healthy_after_s, "loaded": loaded_s, "chart": chart_s, "run": run_s}
 
 
-def run(quick: bool, runs: int | None = None) -> list[common.Row]:
-    runs = runs or (1 if quick else 3)
+def run(args: argparse.Namespace) -> list[common.Row]:
+    runs = args.runs or (1 if args.quick else 3)
     results, floors = [], []
     try:
         with common.chromium() as browser:
@@ -79,18 +80,9 @@ def run(quick: bool, runs: int | None = None) -> list[common.Row]:
     return [row]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 run instead of 3")
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=int, help="fresh server starts")
-    parser.add_argument("--json", help="also write the rows to this JSON file")
-    args = parser.parse_args()
-    common.stop_on_sigterm()
-    print("== cold start: fresh server until the first chart is drawn")
-    rows = run(args.quick, args.runs)
-    common.write_json(args.json, rows)
-    print(common.table(rows))
 
 
 if __name__ == "__main__":
-    main()
+    common.bench_main(__doc__, run, options, quick_help="1 run instead of 3")

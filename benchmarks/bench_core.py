@@ -76,9 +76,9 @@ def measure(T: int, rounds: int, threads: int | None) -> tuple[float, float, flo
     )
 
 
-def run(quick: bool) -> list[common.Row]:
-    rounds = 31 if quick else 101
-    thread_settings: list[int | None] = [None] if quick else [None, 1]
+def run(args: argparse.Namespace) -> list[common.Row]:
+    rounds = 31 if args.quick else 101
+    thread_settings: list[int | None] = [None] if args.quick else [None, 1]
     rows = []
     for threads in thread_settings:
         label = f"{torch.get_num_threads()} threads" if threads is None else f"{threads} thread"
@@ -97,22 +97,10 @@ def run(quick: bool) -> list[common.Row]:
                     f"pair ratios {common.spread(ratios, digits=2)}"
                 ),
             )
-            print(f"  {row.case}: {common.fmt_value(row.value, row.unit)}  ({row.detail})")
+            common.print_row(row)
             rows.append(row)
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds, default threads only")
-    parser.add_argument("--json", help="also write the rows to this JSON file")
-    args = parser.parse_args()
-    common.stop_on_sigterm()
-    print("== core: simple_attention vs scaled_dot_product_attention")
-    rows = run(args.quick)
-    common.write_json(args.json, rows)
-    print(common.table(rows))
-
-
 if __name__ == "__main__":
-    main()
+    common.bench_main(__doc__, run, quick_help="fewer rounds, default threads only")

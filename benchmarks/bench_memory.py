@@ -35,16 +35,16 @@ def visit(page: Any, base_url: str, path: str) -> bool:
     runs = common.script_runs(page)
     clicked = bool(page.evaluate(common.CLICK_SIDEBAR_LINK_SCRIPT, path))
     if clicked:
-        common.wait_idle(page, since=runs, timeout=180_000)
+        common.wait_idle(page, since=runs, timeout=common.OPEN_TIMEOUT_MS)
     else:
         page.goto(base_url + path)
-        common.wait_idle(page, since=0, timeout=180_000)
-    common.wait_rendered(page, timeout=180_000)
+        common.wait_idle(page, since=0, timeout=common.OPEN_TIMEOUT_MS)
+    common.wait_rendered(page, timeout=common.OPEN_TIMEOUT_MS)
     page.wait_for_timeout(SETTLE_MS)
     return clicked
 
 
-def run(quick: bool) -> list[common.Row]:
+def run(args: argparse.Namespace) -> list[common.Row]:
     steps: list[tuple[str, float]] = []
     notes = []
     try:
@@ -53,8 +53,8 @@ def run(quick: bool) -> list[common.Row]:
             steps.append(("started", common.tree_rss_mb(pid)))
             page = common.new_page(browser)
             page.goto(server.url + "/")
-            common.wait_idle(page, since=0, timeout=180_000)
-            common.wait_rendered(page, timeout=180_000)
+            common.wait_idle(page, since=0, timeout=common.OPEN_TIMEOUT_MS)
+            common.wait_rendered(page, timeout=common.OPEN_TIMEOUT_MS)
             steps.append(("first page", common.tree_rss_mb(pid)))
             for script, label, _icon in PAGES:
                 if not visit(page, server.url, url_path(script)):
@@ -79,17 +79,5 @@ def run(quick: bool) -> list[common.Row]:
     return [row]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="the same run (kept for run_all)")
-    parser.add_argument("--json", help="also write the rows to this JSON file")
-    args = parser.parse_args()
-    common.stop_on_sigterm()
-    print("== memory: server RSS after visiting every page in one session")
-    rows = run(args.quick)
-    common.write_json(args.json, rows)
-    print(common.table(rows))
-
-
 if __name__ == "__main__":
-    main()
+    common.bench_main(__doc__, run, quick_help="the same run (kept for run_all)")

@@ -1,6 +1,6 @@
 """Benchmark lesson 5's pretrained model: load time, attention time, memory. Prints, never asserts.
 
-Run from the repo root: python benchmarks/bench_pretrained.py [--repeats 15] [--loads 3]
+    python benchmarks/bench_pretrained.py [--quick] [--repeats 15] [--loads 3] [--json PATH]
 
 - load: a fresh Python process imports attention.pretrained and calls load_model() (budget 3 s);
   import time is shown apart, since the app pays it once anyway
@@ -13,18 +13,12 @@ Run from the repo root: python benchmarks/bench_pretrained.py [--repeats 15] [--
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
-import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+import common
 
 BUDGET_LOAD_S = 3.0
 BUDGET_ATTENTION_MS = 300.0
@@ -53,33 +47,11 @@ print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "rss_import_mb": rss_i
 """
 
 
-def machine_info() -> dict[str, str]:
-    import torch
-
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    return {
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.system()} {platform.machine()}, {cpu}",
-        "cores": str(os.cpu_count()),
-        "load average": load,
-        "python": platform.python_version(),
-        "torch": f"{torch.__version__}, {torch.get_num_threads()} threads by default",
-    }
-
-
 def fresh_load() -> dict[str, float]:
     """Import, load_model() and one call in a new interpreter: times (s) and RSS (MB)."""
     out = subprocess.run(
         [sys.executable, "-c", _FRESH_LOAD],
-        cwd=REPO_ROOT,
+        cwd=common.REPO_ROOT,
         capture_output=True,
         text=True,
         check=True,
@@ -110,51 +82,61 @@ def time_attention(repeats: int, threads: int | None) -> tuple[int, list[float]]
     return n_tokens, times
 
 
-def verdict(value: float, budget: float) -> str:
-    return "within budget" if value <= budget else "OVER budget"
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15, help="timed attention calls")
-    parser.add_argument("--loads", type=int, default=3, help="fresh processes for load/RSS")
-    args = parser.parse_args()
-
-    print("== machine")
-    for key, value in machine_info().items():
-        print(f"{key:>13}: {value}")
-
-    print(f"\n== model load in a fresh process ({args.loads} runs; the first may hit a cold cache)")
-    loads = [fresh_load() for _ in range(args.loads)]
-    for i, run in enumerate(loads, 1):
+def run(args: argparse.Namespace) -> list[common.Row]:
+    loads_n = args.loads or (1 if args.quick else 3)
+    repeats = args.repeats or (5 if args.quick else 15)
+    print(f"  model load in a fresh process ({loads_n} runs; the first may hit a cold cache)")
+    loads = [fresh_load() for _ in range(loads_n)]
+    for i, load in enumerate(loads, 1):
         print(
-            f"  run {i}: import {run['import_s']:.2f} s, load_model() {run['load_s']:.2f} s, "
-            f"RSS {run['rss_import_mb']:.0f} MB after import, {run['rss_mb']:.0f} MB after load, "
-            f"{run['rss_used_mb']:.0f} MB after a first call"
+            f"  run {i}: import {load['import_s']:.2f} s, load_model() {load['load_s']:.2f} s, "
+            f"RSS {load['rss_import_mb']:.0f} MB after import, {load['rss_mb']:.0f} MB after "
+            f"load, {load['rss_used_mb']:.0f} MB after a first call",
+            flush=True,
         )
-    load_s = statistics.median(r["load_s"] for r in loads)
-    total_s = statistics.median(r["import_s"] + r["load_s"] for r in loads)
-    rss_mb = statistics.median(max(r["rss_mb"], r["rss_used_mb"]) for r in loads)
-    print(
-        f"  median load_model(): {load_s:.2f} s (budget {BUDGET_LOAD_S:.0f} s): "
-        f"{verdict(load_s, BUDGET_LOAD_S)}"
-    )
-    print(f"  median import + load_model(): {total_s:.2f} s: {verdict(total_s, BUDGET_LOAD_S)}")
-    print(
-        f"  median RSS after load and a first call: {rss_mb:.0f} MB "
-        f"(budget {BUDGET_RSS_MB:.0f} MB): {verdict(rss_mb, BUDGET_RSS_MB)}"
-    )
-
-    print(f"\n== pretrained_attention, median of {args.repeats}")
+    import_s = common.median([r["import_s"] for r in loads])
+    rows = [
+        common.Row(
+            "pretrained",
+            "load_model() in a fresh process",
+            common.median([r["load_s"] for r in loads]),
+            "s",
+            BUDGET_LOAD_S,
+            f"import attention.pretrained {import_s:.2f} s more (paid once by the app anyway); "
+            f"medians of {loads_n}",
+        ),
+        common.Row(
+            "pretrained",
+            "RSS after load and a first call",
+            common.median([max(r["rss_mb"], r["rss_used_mb"]) for r in loads]),
+            "MB",
+            BUDGET_RSS_MB,
+            f"median of {loads_n} fresh processes",
+        ),
+    ]
     for label, threads in (("default threads", None), ("1 thread", 1)):
-        n_tokens, times = time_attention(args.repeats, threads)
-        median = statistics.median(times)
-        print(
-            f"  {label}: {n_tokens} tokens, median {median:.1f} ms "
-            f"(min {min(times):.1f}, max {max(times):.1f}; budget {BUDGET_ATTENTION_MS:.0f} ms): "
-            f"{verdict(median, BUDGET_ATTENTION_MS)}"
+        n_tokens, times = time_attention(repeats, threads)
+        rows.append(
+            common.Row(
+                "pretrained",
+                f"pretrained_attention, {n_tokens} tokens, {label}",
+                common.median(times),
+                "ms",
+                BUDGET_ATTENTION_MS,
+                f"median of {repeats} after a warm-up; {common.spread(times, digits=1)}",
+            )
         )
+    for row in rows:
+        common.print_row(row)
+    return rows
+
+
+def options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repeats", type=int, help="timed attention calls (15; 5 with --quick)")
+    parser.add_argument(
+        "--loads", type=int, help="fresh processes for load/RSS (3; 1 with --quick)"
+    )
 
 
 if __name__ == "__main__":
-    main()
+    common.bench_main(__doc__, run, options, quick_help="1 load and 5 attention calls")

@@ -129,8 +129,7 @@ def visit(at: AppTest, page: str) -> float:
     return first
 
 
-def run(quick: bool, reruns: int | None = None) -> list[common.Row]:
-    reruns = reruns or (5 if quick else 15)
+def measure(reruns: int) -> list[common.Row]:
     rows = []
     for T in SIZES:
         try:
@@ -164,7 +163,7 @@ def run(quick: bool, reruns: int | None = None) -> list[common.Row]:
                 row = common.Row(
                     "rerun (AppTest)", f"{page}, T = {T}", None, "ms", budget, repr(error)[:200]
                 )
-            print(f"  {row.case}: {common.fmt_value(row.value, row.unit)}  ({row.detail})")
+            common.print_row(row)
             rows.append(row)
     return rows
 
@@ -188,11 +187,8 @@ def profile(page: str, T: int, reruns: int, top: int) -> None:
         print(out.getvalue())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="5 timed reruns instead of 15")
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reruns", type=int, help="timed reruns per page and T")
-    parser.add_argument("--json", help="also write the rows to this JSON file")
     parser.add_argument("--profile", metavar="PAGE", help="profile this page instead")
     parser.add_argument("--tokens", type=int, default=64, help="T for --profile")
     parser.add_argument("--top", type=int, default=40, help="functions listed by --profile")
@@ -201,20 +197,19 @@ def main() -> None:
         action="store_true",
         help="let AppTest compile the page on every run (its default; a server compiles once)",
     )
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> list[common.Row]:
+    """The rows of every page and T; with --profile, the profile only (no rows)."""
     if not args.compile_each_run:
         share_script_cache()
-    common.stop_on_sigterm()
     # AppTest runs outside a server; Streamlit warns about that on every run.
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     if args.profile:
         profile(args.profile, args.tokens, args.reruns or 15, args.top)
-        return
-    print("== script rerun: AppTest, median ms per at.run() after the first run")
-    rows = run(args.quick, args.reruns)
-    common.write_json(args.json, rows)
-    print(common.table(rows))
+        return []
+    return measure(args.reruns or (5 if args.quick else 15))
 
 
 if __name__ == "__main__":
-    main()
+    common.bench_main(__doc__, run, options, quick_help="5 timed reruns instead of 15")

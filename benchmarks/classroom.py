@@ -1,12 +1,12 @@
-"""Shared parts of the classroom benchmarks (load_classroom.py, soak.py): one Streamlit server,
-one headless Chromium driven through Playwright's async API, one student session per browser
-context, and the timed edits a student makes on lesson 1.
+"""A student in a real browser: one Playwright browser context (one Streamlit session) on
+lesson 1, making the timed edits a student makes. Used by bench_browser.py (the app against
+the floor app), load_classroom.py (N students at once), soak.py (one student, many edits) and
+load_server.py (real browsers next to the protocol-level students).
 
-Each timed edit is measured in the page with performance.now(): the clock starts when the edit
-is committed (Enter goes down, or the pointer releases a selectbox option) and stops when the
-chart that shows the edit holds numbers other than before (Plotly's `_fullData[0].z` of the
-weights heatmap, or `_fullData[0].y` of the query's scores bar). A MutationObserver and a 16 ms
-timer watch the chart.
+Each timed edit is measured in the page with performance.now() (common.ARM_EDIT_SCRIPT): the
+clock starts when the edit is committed (Enter goes down, or the pointer releases a selectbox
+option) and stops when the chart that shows the edit holds numbers other than before (Plotly's
+`_fullData[0].z` of the weights heatmap, or `_fullData[0].y` of the query's scores bar).
 
 Nothing here asserts on a figure: the benchmarks print them.
 """
@@ -15,43 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import os
-import platform
 import random
-import signal
-import statistics
-import subprocess
-import tempfile
 import time
-import tomllib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
-import common  # noqa: F401 (it puts tests/e2e, with streamlit_harness, on sys.path)
-import psutil
-from streamlit_harness import CHROMIUM_ARGS, IDLE, free_port, healthy, streamlit_command
+import common
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CONFIG_TOML = REPO_ROOT / ".streamlit" / "config.toml"
-
-CHROMIUM = "/usr/bin/chromium"
-SERVER_START_TIMEOUT_S = 120.0
-DEFAULT_SESSION_TTL_S = 120.0  # Streamlit's default server.disconnectedSessionTTL
-
-EXCEPTION = "[data-testid=stException]"
-WEIGHTS_HEATMAP = "weights_heatmap"
-SCORES_BAR = "query_scores_bar"
 TOKENS_INPUT = '[data-testid=stSidebar] input[aria-label^="Tokens"]'
 QUERY_INPUT = 'input[role=combobox][aria-label="Query token"]'
-EDITOR = "[class*=st-key-w_editor_]"
-EDITOR_CANVAS = f"{EDITOR} canvas[data-testid=data-grid-canvas]"
-CELL_EDITOR = "[data-testid=portal] .gdg-input, [data-testid=portal] textarea"
-# The lesson pages a student visits and comes back from (URL paths of pages/*.py). Lesson 5
-# (the pretrained model) is left out: its first visit loads a model, which is another benchmark.
-# (URL path, sidebar link label as in ui/nav.py, page title).
+# The lesson pages a student visits and comes back from: (URL path, sidebar link label as in
+# ui/nav.py, page title). Lesson 5 (the pretrained model) is left out: its first visit loads a
+# model, which is another benchmark.
 HOME_PAGE = ("/", "1 · Simple self-attention", "Simple self-attention")
 OTHER_PAGES = (
     ("/Trainable_weights", "2 · Trainable weights", "Self-attention with trainable weights"),
@@ -77,81 +54,11 @@ WORDS = (
     "key",
     "value",
 )
-
 # The page's title (Streamlit's h1) starts with `title`.
 TITLE_SCRIPT = """
 (title) => {
   const h1 = document.querySelector("[data-testid=stMain] h1");
   return !!(h1 && h1.innerText.trim().startsWith(title));
-}
-"""
-CHART_DRAWN_SCRIPT = """
-(key) => {
-  const plot = document.querySelector(".st-key-" + key + " .js-plotly-plot");
-  return !!(plot && plot._fullData && plot._fullData.length > 0);
-}
-"""
-# Arms the clock for one edit. t0: the commit (Enter keydown, or the pointer released on a
-# listbox option); t1: the keyed chart's _fullData[0][field] holds other numbers than at arming.
-ARM_SCRIPT = """
-([key, field, trigger]) => {
-  const selector = ".st-key-" + key + " .js-plotly-plot";
-  const current = () => {
-    const plot = document.querySelector(selector);
-    return plot && plot._fullData && plot._fullData[0] ? plot._fullData[0][field] : null;
-  };
-  const text = (v) => v == null ? "" : JSON.stringify(
-    Array.from(v, (row) => row != null && typeof row === "object" ? Array.from(row) : row));
-  if (window.__edit && window.__edit.stop) window.__edit.stop();
-  const edit = {t0: null, t1: null, before: text(current()), last: current()};
-  window.__edit = edit;
-  const check = () => {
-    if (edit.t0 === null || edit.t1 !== null) return;
-    const value = current();
-    if (value && value !== edit.last) {
-      edit.last = value;
-      if (text(value) !== edit.before) {
-        edit.t1 = performance.now();
-        edit.stop();
-      }
-    }
-  };
-  const onKey = (event) => {
-    if (trigger === "enter" && event.key === "Enter" && edit.t0 === null) {
-      edit.t0 = performance.now();
-    }
-  };
-  const onPointer = (event) => {
-    if (trigger === "option" && edit.t0 === null && event.target.closest
-        && event.target.closest("[role=option]")) {
-      edit.t0 = performance.now();
-    }
-  };
-  window.addEventListener("keydown", onKey, true);
-  window.addEventListener("pointerup", onPointer, true);
-  window.addEventListener("click", onPointer, true);
-  const observer = new MutationObserver(check);
-  observer.observe(document.body, {subtree: true, childList: true, attributes: true});
-  const timer = setInterval(check, 16);
-  edit.stop = () => {
-    observer.disconnect();
-    clearInterval(timer);
-    window.removeEventListener("keydown", onKey, true);
-    window.removeEventListener("pointerup", onPointer, true);
-    window.removeEventListener("click", onPointer, true);
-  };
-}
-"""
-EDIT_DONE_SCRIPT = "() => !!(window.__edit && window.__edit.t1 !== null)"
-EDIT_ELAPSED_SCRIPT = "() => window.__edit.t1 - window.__edit.t0"
-# The sidebar link whose text ends with `label` (the home page's href is not always "/").
-CLICK_SIDEBAR_LINK_SCRIPT = """
-(label) => {
-  const link = [...document.querySelectorAll("[data-testid=stSidebar] a[href]")]
-    .find((a) => a.innerText.trim().endsWith(label));
-  if (!link) return false;
-  link.click();
-  return true;
 }
 """
 
@@ -165,250 +72,13 @@ class EditError(Exception):
         self.detail = detail
 
 
-# Machine and figures ---------------------------------------------------------------------------
-
-
-def machine_info() -> dict[str, str]:
-    """Date, CPU, cores, load average, memory and the versions that matter."""
-    import streamlit
-
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": f"{cpu}, {os.cpu_count()} logical cores",
-        "memory": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
-        "load average": ", ".join(f"{x:.1f}" for x in os.getloadavg()) + " (1, 5, 15 min)",
-        "versions": f"python {platform.python_version()}, streamlit {streamlit.__version__}, "
-        f"chromium {chromium_version()}",
-    }
-
-
-def chromium_version() -> str:
-    try:
-        out = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, timeout=20)
-        return out.stdout.strip().removeprefix("Chromium ").split()[0]
-    except (OSError, subprocess.SubprocessError, IndexError):
-        return "?"
-
-
-def print_machine_info() -> None:
-    for key, value in machine_info().items():
-        print(f"{key:>13}: {value}")
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0..100) by linear interpolation; None for no values."""
-    if not values:
-        return None
-    if len(values) == 1:
-        return float(values[0])
-    return statistics.quantiles(values, n=100, method="inclusive")[round(q) - 1]
-
-
-def fmt_ms(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:,.0f} ms"
-
-
-def fmt_mb(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:,.0f} MB"
-
-
-def session_ttl_s() -> float:
-    """server.disconnectedSessionTTL from .streamlit/config.toml (Streamlit's default if unset)."""
-    try:
-        config = tomllib.loads(CONFIG_TOML.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return DEFAULT_SESSION_TTL_S
-    return float(config.get("server", {}).get("disconnectedSessionTTL", DEFAULT_SESSION_TTL_S))
-
-
-# Processes -------------------------------------------------------------------------------------
-
-
-def stop_on_sigterm() -> None:
-    """Turn SIGTERM into KeyboardInterrupt, so `finally` blocks stop the server and browser."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, handler)
-
-
-def process_tree(pid: int) -> list[psutil.Process]:
-    try:
-        parent = psutil.Process(pid)
-        return [parent, *parent.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
-
-
-def kill_tree(pid: int, timeout: float = 10.0) -> None:
-    """Stop process `pid` and its descendants: SIGTERM, then SIGKILL after `timeout`."""
-    procs = process_tree(pid)
-    for proc in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.terminate()
-    _, alive = psutil.wait_procs(procs, timeout=timeout)
-    for proc in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.kill()
-    psutil.wait_procs(alive, timeout=timeout)
-
-
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of process `pid` plus its children, MB."""
-    total = 0
-    for proc in process_tree(pid):
-        with contextlib.suppress(psutil.NoSuchProcess):
-            total += proc.memory_info().rss
-    return total / 2**20
-
-
-def cpu_seconds(procs: Sequence[psutil.Process]) -> float:
-    total = 0.0
-    for proc in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            times = proc.cpu_times()
-            total += times.user + times.system
-    return total
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-    log: Any
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def rss_mb(self) -> float:
-        return tree_rss_mb(self.pid)
-
-    def log_tail(self, lines: int = 30) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return "\n".join(self.log.read().splitlines()[-lines:])
-
-
-@contextlib.asynccontextmanager
-async def streamlit_server(script: str = "app.py") -> AsyncIterator[Server]:
-    """ONE `streamlit run <script>` on a free port; yields once /_stcore/health answers ok; stops
-    the server and its children afterwards, also on errors and Ctrl-C."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = streamlit_command(script, port)
-    with tempfile.TemporaryFile("w+", prefix="classroom-streamlit-", suffix=".log") as log:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-        server = Server(url, process, log)
-        try:
-            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            while not await asyncio.to_thread(healthy, url):
-                if process.poll() is not None:
-                    raise RuntimeError(f"streamlit exited early:\n{server.log_tail()}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError("streamlit did not answer /_stcore/health in time")
-                await asyncio.sleep(0.1)
-            yield server
-        finally:
-            kill_tree(process.pid)
-
-
-@contextlib.asynccontextmanager
-async def chromium() -> AsyncIterator[Any]:
-    """ONE headless Debian Chromium through Playwright's async API; closed afterwards."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield browser
-        finally:
-            with contextlib.suppress(Exception):
-                await browser.close()
-
-
-@dataclass
-class Sample:
-    t: float  # seconds since the sampler started
-    rss_mb: float
-    server_cpu_s: float
-    client_cpu_s: float
-    label: str = ""
-
-
-@dataclass
-class ResourceSampler:
-    """Samples the server's RSS (process plus children) every `interval` seconds in a background
-    task, with the CPU seconds used so far by the server and by everything else this script
-    started (Playwright's driver and Chromium: the client side)."""
-
-    server: Server
-    interval: float = 0.5
-    samples: list[Sample] = field(default_factory=list)
-    _task: asyncio.Task | None = None
-    _start: float = 0.0
-
-    def sample(self, label: str = "") -> Sample:
-        server_procs = process_tree(self.server.pid)
-        server_pids = {proc.pid for proc in server_procs}
-        mine = psutil.Process().children(recursive=True)
-        client = [proc for proc in mine if proc.pid not in server_pids]
-        rss = 0
-        for proc in server_procs:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                rss += proc.memory_info().rss
-        sample = Sample(
-            time.monotonic() - self._start,
-            rss / 2**20,
-            cpu_seconds(server_procs),
-            cpu_seconds(client),
-            label,
-        )
-        self.samples.append(sample)
-        return sample
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(psutil.Error):
-                self.sample()
-            await asyncio.sleep(self.interval)
-
-    def start(self) -> None:
-        self._start = time.monotonic()
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    def peak_mb(self, since: float = 0.0, until: float = float("inf")) -> float | None:
-        values = [s.rss_mb for s in self.samples if since <= s.t <= until]
-        return max(values) if values else None
-
-    def now(self) -> float:
-        return time.monotonic() - self._start
-
-
-# A student's session -------------------------------------------------------------------------
-
-
 @dataclass
 class EditRecord:
     session: int
     kind: str  # "cell", "tokens", "query"
     ms: float | None  # edit-to-chart milliseconds; None when the edit failed
     error: str = ""
+    elapsed: dict[str, float | None] = field(default_factory=dict)  # EDIT_ELAPSED_SCRIPT's
 
 
 @dataclass
@@ -419,13 +89,16 @@ class Student:
     page: Any
     base_url: str
     rng: random.Random
-    edit_timeout_ms: float = 60_000
+    edit_timeout_ms: float = common.EDIT_TIMEOUT_MS
     errors: list[tuple[str, str]] = field(default_factory=list)  # (kind, detail)
     records: list[EditRecord] = field(default_factory=list)
     load_ms: float | None = None
     switch_ms: list[float] = field(default_factory=list)
     closing: bool = False
     step: str = ""  # what the current edit is doing, for error reports
+    # Awaited after the clock is armed, just before the edit is committed (bench_browser.py
+    # reads CPU counters there).
+    before_commit: Callable[[], Awaitable[None]] | None = None
 
     @classmethod
     async def open(
@@ -434,22 +107,24 @@ class Student:
         base_url: str,
         index: int,
         seed: int,
-        edit_timeout_ms: float = 60_000,
-        width: int = 1280,
-        height: int = 900,
+        edit_timeout_ms: float = common.EDIT_TIMEOUT_MS,
+        path: str = "/",
+        open_timeout_ms: float | None = None,
     ) -> Student:
-        """A new browser context on lesson 1; waits until the weights heatmap is drawn."""
-        context = await browser.new_context(viewport={"width": width, "height": height})
+        """A new browser context on `path` (lesson 1 by default); waits until the weights
+        heatmap is drawn and the app is idle. A failure is recorded in `errors`."""
+        context = await browser.new_context(viewport=common.VIEWPORT)
         context.set_default_timeout(edit_timeout_ms)
         page = await context.new_page()
         student = cls(index, page, base_url, random.Random(seed * 100_003 + index), edit_timeout_ms)
         page.on("pageerror", student.on_page_error)
         page.on("console", student.on_console)
+        timeout = open_timeout_ms or edit_timeout_ms
         started = time.monotonic()
         try:
-            await page.goto(base_url + "/", timeout=edit_timeout_ms)
+            await page.goto(base_url + path, timeout=timeout)
             await page.wait_for_function(
-                CHART_DRAWN_SCRIPT, arg=WEIGHTS_HEATMAP, timeout=edit_timeout_ms, polling=100
+                common.CHART_DRAWN_SCRIPT, arg=common.WEIGHTS_HEATMAP, timeout=timeout, polling=100
             )
             await student.wait_idle()
             student.load_ms = (time.monotonic() - started) * 1000
@@ -477,28 +152,39 @@ class Student:
         """Wait until no script run is going on. Only called once something shows that the
         awaited run has started (a changed chart, a new page title): under load the page can
         apply a run's start and end in one render, so "running" is not always seen."""
-        await self.page.wait_for_selector(IDLE, state="attached", timeout=self.edit_timeout_ms)
+        await self.page.wait_for_selector(
+            common.IDLE, state="attached", timeout=self.edit_timeout_ms
+        )
 
     async def check_exceptions(self, where: str) -> None:
-        boxes = self.page.locator(EXCEPTION)
+        boxes = self.page.locator(common.EXCEPTION)
         if await boxes.count():
             text = (await boxes.first.inner_text())[:300]
             self.errors.append(("stException", f"{where}: {text}"))
 
-    # The three timed edits ---------------------------------------------------------------------
+    # The timed edits ---------------------------------------------------------------------------
 
-    async def timed(self, kind: str, chart: str, field_name: str, trigger: str, commit) -> None:
+    async def timed(
+        self,
+        kind: str,
+        chart: str,
+        field_name: str,
+        trigger: str,
+        commit: Callable[[], Awaitable[None]],
+    ) -> EditRecord:
         """Arm the clock on `chart`, run `commit` (which commits the edit), wait for the chart
         to change and for the run to end; record the milliseconds or the error."""
         page = self.page
         try:
-            await page.evaluate(ARM_SCRIPT, [chart, field_name, trigger])
+            await page.evaluate(common.ARM_EDIT_SCRIPT, [chart, field_name, trigger])
+            if self.before_commit is not None:
+                await self.before_commit()
             self.step = "commit"
             await commit()
             self.step = "wait for the chart"
             try:
                 await page.wait_for_function(
-                    EDIT_DONE_SCRIPT, timeout=self.edit_timeout_ms, polling=100
+                    common.EDIT_DONE_SCRIPT, timeout=self.edit_timeout_ms, polling=50
                 )
             except Exception as error:
                 raise EditError(
@@ -506,67 +192,84 @@ class Student:
                     f"{chart} unchanged {self.edit_timeout_ms / 1000:.0f} s after the {kind} "
                     f"edit: {type(error).__name__}",
                 ) from error
-            ms = float(await page.evaluate(EDIT_ELAPSED_SCRIPT))
             self.step = "wait for the run to end"
             await self.wait_idle()
-            self.records.append(EditRecord(self.index, kind, ms))
+            elapsed = await page.evaluate(common.EDIT_ELAPSED_SCRIPT)
+            record = EditRecord(self.index, kind, float(elapsed["picture"]), elapsed=elapsed)
+            self.records.append(record)
             await self.check_exceptions(kind)
         except Exception as error:
             kind_detail = classify(error, f"{kind} ({self.step})")
             self.errors.append(kind_detail)
-            self.records.append(EditRecord(self.index, kind, None, kind_detail[0]))
+            record = EditRecord(self.index, kind, None, kind_detail[0])
+            self.records.append(record)
             with contextlib.suppress(Exception):
-                await page.evaluate("() => window.__edit && window.__edit.stop()")
+                await page.evaluate(common.EDIT_STOP_SCRIPT)
                 await page.keyboard.press("Escape")
+        return record
 
-    async def edit_cell(self) -> None:
-        """Type a new value into one embedding cell and press Enter (weights heatmap's z)."""
+    async def set_cell(self, row: int, col: int, value: str) -> EditRecord:
+        """Type `value` into the editor's cell (row, col), press Enter, time it (weights
+        heatmap's z). Column 0 of lesson 1's editor is the read-only token column."""
         page = self.page
         self.step = "find the editor"
-        canvas = page.locator(EDITOR_CANVAS)
+        canvas = page.locator(common.EDITOR_CANVAS)
         await canvas.scroll_into_view_if_needed()
-        table = canvas.locator("table")
-        n_cols = int(await table.get_attribute("aria-colcount") or "1")
-        n_rows = int(await table.get_attribute("aria-rowcount") or "2") - 1  # header row
-        row, col = self.rng.randrange(n_rows), self.rng.randrange(1, n_cols)
-        cell = page.locator(f"{EDITOR} #glide-cell-{col}-{row}")
-        old = (await cell.inner_text()).strip()
-        value = old
-        while value == old:
-            value = f"{self.rng.uniform(-1, 1):.3f}".rstrip("0").rstrip(".")
         box = await canvas.bounding_box()
         if box is None:
             raise EditError("action failed", "the embedding editor is not visible")
-        # Select the row's read-only token cell at the left edge, then walk right with the
-        # arrow keys: no guessing column widths on the canvas.
-        y = box["y"] + box["height"] / (n_rows + 1) * (row + 1.5)
+        cell_id = f"glide-cell-{col}-{row}"
+        if not await page.evaluate(common.CELL_SELECTED_SCRIPT, cell_id):
+            # Clicking a cell that is already selected would open its editor: only click when
+            # it is not. Select the row's first cell at the left edge, then walk right with
+            # the arrow keys: no guessing column widths on the canvas.
+            await self.select_row(box, row)
+            self.step = "walk right to the cell"
+            for _ in range(col):
+                await page.keyboard.press("ArrowRight")
+            await self.wait_selected(col, row, self.edit_timeout_ms)
+        self.step = "open the cell's editor"
+        await page.keyboard.press("Enter")  # opens the cell's editor overlay
+        editor = page.locator(common.CELL_EDITOR).first
+        await editor.wait_for(state="visible")
+        await editor.fill(value)
+        return await self.timed(
+            "cell", common.WEIGHTS_HEATMAP, "z", "enter", lambda: editor.press("Enter")
+        )
+
+    async def select_row(self, box: dict[str, float], row: int) -> None:
+        """Click the first cell of `row` in the editor's canvas `box` until it is selected."""
+        x, y = common.row_point(box, row)
         self.step = "select the row's first cell"
         for attempt, wait_ms in enumerate((2_000, 5_000, 10_000, 20_000)):
-            await page.mouse.click(box["x"] + 8, y)
+            await self.page.mouse.click(x, y)
             try:
                 await self.wait_selected(0, row, wait_ms)
-                break
+                return
             except Exception as error:
                 if attempt == 3:
                     raise EditError(
                         "action failed", f"editor cell (0, {row}) not selected"
                     ) from error
-                await page.keyboard.press("Escape")
-        self.step = "walk right to the cell"
-        for _ in range(col):
-            await page.keyboard.press("ArrowRight")
-        await self.wait_selected(col, row, self.edit_timeout_ms)
-        self.step = "open the cell's editor"
-        await page.keyboard.press("Enter")  # opens the cell's editor overlay
-        editor = page.locator(CELL_EDITOR).first
-        await editor.wait_for(state="visible")
-        await editor.fill(value)
-        await self.timed("cell", WEIGHTS_HEATMAP, "z", "enter", lambda: editor.press("Enter"))
+                await self.page.keyboard.press("Escape")
+
+    async def edit_cell(self) -> None:
+        """A new value in a random embedding cell of lesson 1 (weights heatmap's z)."""
+        self.step = "find the editor"
+        table = self.page.locator(common.EDITOR_CANVAS).locator("table")
+        n_cols = int(await table.get_attribute("aria-colcount") or "1")
+        n_rows = int(await table.get_attribute("aria-rowcount") or "2") - 1  # header row
+        row, col = self.rng.randrange(n_rows), self.rng.randrange(1, n_cols)
+        old = await self.page.locator(f"{common.EDITOR} #glide-cell-{col}-{row}").inner_text()
+        value = old.strip()
+        while value == old.strip():
+            value = f"{self.rng.uniform(-1, 1):.3f}".rstrip("0").rstrip(".")
+        await self.set_cell(row, col, value)
 
     async def wait_selected(self, col: int, row: int, timeout_ms: float) -> None:
         """Wait until the grid's accessible table says cell (col, row) is selected."""
         await self.page.wait_for_function(
-            "(id) => document.getElementById(id)?.getAttribute('aria-selected') === 'true'",
+            common.CELL_SELECTED_SCRIPT,
             arg=f"glide-cell-{col}-{row}",
             timeout=timeout_ms,
             polling=50,
@@ -582,7 +285,7 @@ class Student:
         while words == current:
             words = self.rng.sample(WORDS, self.rng.randint(4, 8))
         await box.fill(" ".join(words))
-        await self.timed("tokens", WEIGHTS_HEATMAP, "z", "enter", lambda: box.press("Enter"))
+        await self.timed("tokens", common.WEIGHTS_HEATMAP, "z", "enter", lambda: box.press("Enter"))
 
     async def change_query(self) -> None:
         """Open the "Query token" selectbox and pick another token (scores bar's y)."""
@@ -600,7 +303,7 @@ class Student:
             await page.keyboard.press("Escape")
             raise EditError("action failed", "the query selectbox offers no other token")
         option = options.nth(self.rng.choice(choices))
-        await self.timed("query", SCORES_BAR, "y", "option", lambda: option.click())
+        await self.timed("query", common.SCORES_BAR, "y", "option", lambda: option.click())
 
     async def switch_pages(self) -> None:
         """Go to another lesson through the sidebar's link and back to lesson 1; time the
@@ -610,16 +313,19 @@ class Student:
         started = time.monotonic()
         try:
             for path, label, title in (other, HOME_PAGE):
-                if not await page.evaluate(CLICK_SIDEBAR_LINK_SCRIPT, label):
+                if not await page.evaluate(common.CLICK_SIDEBAR_LABEL_SCRIPT, label):
                     raise EditError("action failed", f"no sidebar link {label!r}")
-                await page.wait_for_url(lambda url, p=path: url_path(url) == p)
+                await page.wait_for_url(lambda url, p=path: urlparse(url).path == p)
                 await page.wait_for_function(
                     TITLE_SCRIPT, arg=title, timeout=self.edit_timeout_ms, polling=100
                 )
                 await self.wait_idle()
                 await self.check_exceptions(f"page {path}")
             await page.wait_for_function(
-                CHART_DRAWN_SCRIPT, arg=WEIGHTS_HEATMAP, timeout=self.edit_timeout_ms, polling=100
+                common.CHART_DRAWN_SCRIPT,
+                arg=common.WEIGHTS_HEATMAP,
+                timeout=self.edit_timeout_ms,
+                polling=100,
             )
             self.switch_ms.append((time.monotonic() - started) * 1000)
         except Exception as error:
@@ -636,12 +342,6 @@ class Student:
             self.records.append(EditRecord(self.index, kind, None, kind_detail[0]))
             with contextlib.suppress(Exception):
                 await self.page.keyboard.press("Escape")
-
-
-def url_path(url: str) -> str:
-    from urllib.parse import urlparse
-
-    return urlparse(url).path
 
 
 def classify(error: BaseException, where: str) -> tuple[str, str]:

@@ -1,12 +1,18 @@
-"""Shared helpers for the benchmarks: machine info, Streamlit servers, headless Chromium, tables.
+"""The benchmarks' one harness: Streamlit servers, headless Chromium, the JavaScript the pages
+run, timeouts, processes (tree kill, RSS, CPU), machine facts, percentiles, tables and the
+command line every benchmark script shares.
 
 Every benchmark prints figures and never asserts on them. Servers and browsers are started in
-context managers that stop them (the whole process tree, by pid) on the way out, also on errors,
-Ctrl-C and SIGTERM (see stop_on_sigterm).
+context managers (sync and async) that stop them, the whole process tree by pid, on the way out,
+also on errors, Ctrl-C and SIGTERM (see stop_on_sigterm). The Streamlit command, a free port,
+the health check and the script-run counter come from tests/e2e/streamlit_harness.py, which the
+browser tests share.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -18,10 +24,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+import tomllib
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psutil
 
@@ -34,14 +41,34 @@ for _path in (REPO_ROOT, REPO_ROOT / "tests" / "e2e"):  # the app's packages; st
 import streamlit_harness as harness  # noqa: E402  (tests/e2e/, on sys.path above)
 from streamlit_harness import (  # noqa: E402
     CHROMIUM_ARGS,
-    CLICK_SIDEBAR_LINK_SCRIPT,  # noqa: F401 (for bench_memory)
+    CLICK_SIDEBAR_LINK_SCRIPT,  # noqa: F401 (bench_memory)
+    IDLE,  # noqa: F401 (classroom)
     free_port,
     healthy,
     streamlit_command,
 )
 
+CONFIG_TOML = REPO_ROOT / ".streamlit" / "config.toml"
 CHROMIUM = "/usr/bin/chromium"
-SERVER_START_TIMEOUT_S = 90.0
+CHROMIUM_LAUNCH = {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
+VIEWPORT = {"width": 1280, "height": 900}
+
+# Timeouts.
+SERVER_START_TIMEOUT_S = 120.0  # `streamlit run` until /_stcore/health answers
+OPEN_TIMEOUT_MS = 180_000  # a page's first run (lesson 5 loads a model)
+EDIT_TIMEOUT_MS = 60_000  # one edit until its chart changes
+DEFAULT_SESSION_TTL_S = 120.0  # Streamlit's default server.disconnectedSessionTTL
+
+# What the benchmarks touch on the page.
+EXCEPTION = "[data-testid=stException]"
+WEIGHTS_HEATMAP = "weights_heatmap"  # the st.plotly_chart key of lesson 1's weights heatmap
+SCORES_BAR = "query_scores_bar"  # the one of the query's scores bar
+EDITOR = "[class*=st-key-w_editor_]"  # the embedding editor (the floor app's editor too)
+EDITOR_CANVAS = f"{EDITOR} canvas[data-testid=data-grid-canvas]"
+CELL_EDITOR = "[data-testid=portal] .gdg-input, [data-testid=portal] textarea"
+
+# JavaScript ---------------------------------------------------------------------------------
+
 # True once no element is a loading skeleton and every Plotly chart on the page is drawn.
 RENDERED_SCRIPT = """
 () => document.querySelectorAll("[data-testid=stSkeleton]").length === 0
@@ -50,6 +77,115 @@ RENDERED_SCRIPT = """
     return plot && plot._fullData && plot._fullData.length > 0;
   })
 """
+# Click the sidebar link whose text ends with `label`. (CLICK_SIDEBAR_LINK_SCRIPT finds a link
+# by its URL path, but the home page's link has href="", which resolves to the page the student
+# is on.)
+CLICK_SIDEBAR_LABEL_SCRIPT = """
+(label) => {
+  const link = [...document.querySelectorAll("[data-testid=stSidebar] a[href]")]
+    .find((a) => a.innerText.trim().endsWith(label));
+  if (!link) return false;
+  link.click();
+  return true;
+}
+"""
+# True once the chart with st.plotly_chart key `key` is drawn.
+CHART_DRAWN_SCRIPT = """
+(key) => {
+  const plot = document.querySelector(".st-key-" + key + " .js-plotly-plot");
+  return !!(plot && plot._fullData && plot._fullData.length > 0);
+}
+"""
+# True when the data editor's cell `id` ("glide-cell-<col>-<row>") is selected.
+CELL_SELECTED_SCRIPT = (
+    "(id) => document.getElementById(id)?.getAttribute('aria-selected') === 'true'"
+)
+# Arms the clock for one edit, in the page's own time (performance.now()). t0: the commit (Enter
+# goes down when trigger is "enter"; the pointer is released on a listbox option when it is
+# "option"). t1: the chart with key `key` holds other numbers in _fullData[0][field] than at
+# arming (a MutationObserver and a 16 ms timer watch it). running / idle: the script run seen
+# starting and ending in the page (stApp's data-test-script-state), after t0.
+ARM_EDIT_SCRIPT = """
+([key, field, trigger]) => {
+  const selector = ".st-key-" + key + " .js-plotly-plot";
+  const current = () => {
+    const plot = document.querySelector(selector);
+    return plot && plot._fullData && plot._fullData[0] ? plot._fullData[0][field] : null;
+  };
+  const text = (v) => v == null ? "" : JSON.stringify(
+    Array.from(v, (row) => row != null && typeof row === "object" ? Array.from(row) : row));
+  if (window.__edit && window.__edit.stop) window.__edit.stop();
+  const edit = {t0: null, t1: null, running: null, idle: null, last: current()};
+  edit.before = text(edit.last);
+  window.__edit = edit;
+  const check = () => {
+    if (edit.t0 === null || edit.t1 !== null) return;
+    const value = current();
+    if (value && value !== edit.last) {
+      edit.last = value;
+      if (text(value) !== edit.before) {
+        edit.t1 = performance.now();
+        edit.stop();
+      }
+    }
+  };
+  const onKey = (event) => {
+    if (trigger === "enter" && event.key === "Enter" && edit.t0 === null) {
+      edit.t0 = performance.now();
+    }
+  };
+  const onPointer = (event) => {
+    if (trigger === "option" && edit.t0 === null && event.target.closest
+        && event.target.closest("[role=option]")) {
+      edit.t0 = performance.now();
+    }
+  };
+  const app = document.querySelector("[data-testid=stApp]");
+  const runState = new MutationObserver(() => {
+    if (edit.t0 === null) return;
+    const state = app.getAttribute("data-test-script-state");
+    if (state === "running" && edit.running === null) edit.running = performance.now();
+    if (state === "notRunning" && edit.running !== null && edit.idle === null) {
+      edit.idle = performance.now();
+    }
+  });
+  runState.observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+  window.addEventListener("keydown", onKey, true);
+  window.addEventListener("pointerup", onPointer, true);
+  window.addEventListener("click", onPointer, true);
+  const observer = new MutationObserver(check);
+  observer.observe(document.body, {subtree: true, childList: true, attributes: true});
+  const timer = setInterval(check, 16);
+  edit.stop = () => {
+    observer.disconnect();
+    clearInterval(timer);
+    setTimeout(() => runState.disconnect(), 30000);
+    window.removeEventListener("keydown", onKey, true);
+    window.removeEventListener("pointerup", onPointer, true);
+    window.removeEventListener("click", onPointer, true);
+  };
+}
+"""
+EDIT_DONE_SCRIPT = "() => !!window.__edit && window.__edit.t0 !== null && window.__edit.t1 !== null"
+EDIT_STOP_SCRIPT = "() => window.__edit && window.__edit.stop && window.__edit.stop()"
+# Milliseconds after the commit: new numbers in the chart, the script run seen starting, ending.
+EDIT_ELAPSED_SCRIPT = """
+() => {
+  const e = window.__edit;
+  const since = (t) => (t === null ? null : t - e.t0);
+  return {picture: e.t1 - e.t0, running: since(e.running), idle: since(e.idle)};
+}
+"""
+
+
+ROW_PX = 35  # Streamlit's data-editor rows (and its header row) are 35 px high
+
+
+def row_point(box: dict[str, float], row: int) -> tuple[float, float]:
+    """Where to click in the data editor's canvas `box` (a Playwright bounding box) to select
+    the first cell of data row `row` (below the header row): 8 px from the left edge, in the
+    middle of the row."""
+    return box["x"] + 8, box["y"] + ROW_PX * (row + 1.5)
 
 
 # Results ---------------------------------------------------------------------------------------
@@ -76,6 +212,7 @@ class Row:
 
 
 def fmt_value(value: float | None, unit: str) -> str:
+    """A figure for the table: "1.23 ×", "4.5 s", "1,234 ms"; "n/a" for None."""
     if value is None:
         return "n/a"
     if unit == "×":
@@ -83,6 +220,21 @@ def fmt_value(value: float | None, unit: str) -> str:
     if unit == "s":
         return f"{value:.1f} s"
     return f"{value:,.0f} {unit}"
+
+
+def fmt_ms(value: float | None) -> str:
+    """Milliseconds for a report line ("n/a" for None)."""
+    return fmt_value(value, "ms")
+
+
+def fmt_mb(value: float | None) -> str:
+    """Megabytes for a report line ("n/a" for None)."""
+    return fmt_value(value, "MB")
+
+
+def print_row(row: Row) -> None:
+    """One row as a console line, while a benchmark runs."""
+    print(f"  {row.case}: {fmt_value(row.value, row.unit)}  ({row.detail})", flush=True)
 
 
 def table(rows: Sequence[Row]) -> str:
@@ -119,12 +271,23 @@ def write_json(path: str | None, rows: Sequence[Row], extra: dict[str, Any] | No
 
 
 def read_json(path: str) -> tuple[list[Row], dict[str, Any]]:
+    """The rows and extra facts write_json() wrote to `path`."""
     payload = json.loads(Path(path).read_text(encoding="utf-8"))
     return [Row(**row) for row in payload["rows"]], payload.get("extra", {})
 
 
 def median(values: Sequence[float]) -> float:
+    """The median of `values` (at least one)."""
     return statistics.median(values)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0..100) by linear interpolation; None for no values."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return float(values[0])
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q) - 1]
 
 
 def spread(values: Sequence[float], scale: float = 1.0, digits: int = 0) -> str:
@@ -133,21 +296,76 @@ def spread(values: Sequence[float], scale: float = 1.0, digits: int = 0) -> str:
     return f"min {lo:.{digits}f}, max {hi:.{digits}f}, n = {len(values)}"
 
 
+def parse_args(
+    doc: str,
+    options: Callable[[argparse.ArgumentParser], None] | None = None,
+    quick_help: str | None = None,
+) -> argparse.Namespace:
+    """The command line every benchmark script shares: its docstring's first line as the
+    description, the script's own `options`, and with `quick_help` --quick and --json (for
+    run_all.py). Also turns SIGTERM into KeyboardInterrupt (stop_on_sigterm)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if quick_help is not None:
+        parser.add_argument("--quick", action="store_true", help=quick_help)
+        parser.add_argument("--json", help="also write the rows to this JSON file")
+    if options is not None:
+        options(parser)
+    args = parser.parse_args()
+    stop_on_sigterm()
+    return args
+
+
+def bench_main(
+    doc: str,
+    run: Callable[[argparse.Namespace], list[Row]],
+    options: Callable[[argparse.ArgumentParser], None] | None = None,
+    quick_help: str = "fewer repeats",
+) -> None:
+    """A benchmark's main(): parse_args(), the machine facts (unless run_all.py, which prints
+    them once, asks for --json), the name before the first colon of the script's docstring
+    `doc`, `run(args)`; the rows go to --json and are printed as a table."""
+    args = parse_args(doc, options, quick_help)
+    if not args.json:
+        print_machine_info()
+    print(f"== {doc.split(':', 1)[0].strip()}", flush=True)
+    rows = run(args)
+    write_json(args.json, rows)
+    if rows:
+        print(table(rows))
+
+
+def error_counts(counts: dict[str, int]) -> str:
+    """'3 (timeout: 2, stException: 1)' or '0'."""
+    total = sum(counts.values())
+    if not counts:
+        return str(total)
+    return f"{total} ({', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))})"
+
+
 # Machine ---------------------------------------------------------------------------------------
 
 
 def cpu_model() -> str:
-    try:
+    """The CPU's model name, from /proc/cpuinfo where there is one."""
+    with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
     return platform.processor() or "unknown CPU"
 
 
 def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as text."""
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def chromium_version() -> str:
+    """Debian Chromium's version, or '?'."""
+    try:
+        out = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, timeout=20)
+        return out.stdout.strip().removeprefix("Chromium ").split()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return "?"
 
 
 def machine_info() -> dict[str, str]:
@@ -165,14 +383,25 @@ def machine_info() -> dict[str, str]:
         "python": platform.python_version(),
         "versions": (
             f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
-            f"streamlit {streamlit.__version__}, plotly {plotly.__version__}"
+            f"streamlit {streamlit.__version__}, plotly {plotly.__version__}, "
+            f"chromium {chromium_version()}"
         ),
     }
 
 
 def print_machine_info() -> None:
+    """machine_info(), one fact a line."""
     for key, value in machine_info().items():
         print(f"{key:>13}: {value}")
+
+
+def session_ttl_s() -> float:
+    """server.disconnectedSessionTTL from .streamlit/config.toml (Streamlit's default if unset)."""
+    try:
+        config = tomllib.loads(CONFIG_TOML.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return DEFAULT_SESSION_TTL_S
+    return float(config.get("server", {}).get("disconnectedSessionTTL", DEFAULT_SESSION_TTL_S))
 
 
 # Processes -------------------------------------------------------------------------------------
@@ -187,13 +416,18 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def kill_tree(pid: int, timeout: float = 10.0) -> None:
-    """Stop process `pid` and all its descendants: SIGTERM, then SIGKILL after `timeout`."""
+def process_tree(pid: int) -> list[psutil.Process]:
+    """Process `pid` and all its descendants (empty if it is gone)."""
     try:
         parent = psutil.Process(pid)
+        return [parent, *parent.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return
-    procs = [*parent.children(recursive=True), parent]
+        return []
+
+
+def kill_tree(pid: int, timeout: float = 10.0) -> None:
+    """Stop process `pid` and all its descendants: SIGTERM, then SIGKILL after `timeout`."""
+    procs = process_tree(pid)
     for proc in procs:
         with contextlib.suppress(psutil.NoSuchProcess):
             proc.terminate()
@@ -204,67 +438,140 @@ def kill_tree(pid: int, timeout: float = 10.0) -> None:
     psutil.wait_procs(alive, timeout=timeout)
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of process `pid` and its children, MB."""
-    parent = psutil.Process(pid)
+def rss_mb(procs: Sequence[psutil.Process]) -> float:
+    """Resident memory of `procs` together, MB."""
     total = 0
-    for proc in [parent, *parent.children(recursive=True)]:
+    for proc in procs:
         with contextlib.suppress(psutil.NoSuchProcess):
             total += proc.memory_info().rss
     return total / 2**20
 
 
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of process `pid` and its children, MB."""
+    return rss_mb(process_tree(pid))
+
+
+def cpu_seconds(procs: Sequence[psutil.Process]) -> float:
+    """User plus system CPU seconds used so far by `procs` together."""
+    total = 0.0
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+# Servers ---------------------------------------------------------------------------------------
+
+
 @dataclass
 class Server:
+    """A `streamlit run` process on 127.0.0.1 and its log."""
+
     url: str
     process: subprocess.Popen
+    log: IO[str]
     started: float  # time.perf_counter() just before the process was started
-    healthy_after_s: float  # seconds from start until /_stcore/health answered "ok"
+    healthy_after_s: float = 0.0  # seconds from start until /_stcore/health answered "ok"
+
+    @property
+    def pid(self) -> int:
+        """The `streamlit run` process's pid."""
+        return self.process.pid
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server and its children, MB."""
+        return tree_rss_mb(self.pid)
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last `lines` lines the server printed."""
+        self.log.flush()
+        self.log.seek(0)
+        return "\n".join(self.log.read().splitlines()[-lines:])
+
+    def wait_healthy(self, timeout: float = SERVER_START_TIMEOUT_S) -> None:
+        """Block until /_stcore/health answers ok; raise if the process exits or time runs out."""
+        deadline = self.started + timeout
+        while not healthy(self.url):
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"streamlit exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"streamlit did not answer within {timeout:.0f} s")
+            time.sleep(0.05)
+        self.healthy_after_s = time.perf_counter() - self.started
 
 
 @contextlib.contextmanager
-def streamlit_server(script: str, timeout: float = SERVER_START_TIMEOUT_S) -> Iterator[Server]:
-    """`streamlit run <script>` (relative to the repo root) on a free port, headless; yields
-    once /_stcore/health answers ok; stops the server and its children afterwards."""
+def launched(script: str) -> Iterator[Server]:
+    """`streamlit run <script>` (relative to the repo root) on a free port of 127.0.0.1,
+    headless, not yet known to be healthy; the process tree is stopped afterwards."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = streamlit_command(script, port)
     with tempfile.TemporaryFile("w+", prefix="bench-streamlit-", suffix=".log") as log:
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            streamlit_command(script, port), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
-            deadline = started + timeout
-            while not healthy(url):
-                if process.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log.read()}")
-                if time.perf_counter() > deadline:
-                    raise RuntimeError(f"streamlit did not answer within {timeout:.0f} s")
-                time.sleep(0.05)
-            yield Server(url, process, started, time.perf_counter() - started)
+            yield Server(f"http://127.0.0.1:{port}", process, log, started)
         finally:
             kill_tree(process.pid)
 
 
 @contextlib.contextmanager
+def streamlit_server(script: str, timeout: float = SERVER_START_TIMEOUT_S) -> Iterator[Server]:
+    """A healthy `streamlit run <script>` server; stopped (with its children) afterwards."""
+    with launched(script) as server:
+        server.wait_healthy(timeout)
+        yield server
+
+
+@contextlib.asynccontextmanager
+async def streamlit_server_async(
+    script: str = "app.py", timeout: float = SERVER_START_TIMEOUT_S
+) -> AsyncIterator[Server]:
+    """streamlit_server() for asyncio code: the health check waits in a thread."""
+    with launched(script) as server:
+        await asyncio.to_thread(server.wait_healthy, timeout)
+        yield server
+
+
+# Browsers --------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
 def chromium() -> Iterator[Any]:
-    """Headless Debian Chromium through Playwright; closed afterwards."""
+    """Headless Debian Chromium through Playwright's sync API; closed afterwards."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
+        browser = playwright.chromium.launch(**CHROMIUM_LAUNCH)
         try:
             yield browser
         finally:
             browser.close()
 
 
-def new_page(browser: Any, width: int = 1280, height: int = 900) -> Any:
+@contextlib.asynccontextmanager
+async def chromium_async() -> AsyncIterator[Any]:
+    """Headless Debian Chromium through Playwright's async API; closed afterwards."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(**CHROMIUM_LAUNCH)
+        try:
+            yield browser
+        finally:
+            with contextlib.suppress(Exception):
+                await browser.close()
+
+
+def new_page(browser: Any) -> Any:
     """A page in a fresh context (its own Streamlit session) that counts script runs."""
-    context = browser.new_context(viewport={"width": width, "height": height})
-    context.set_default_timeout(60_000)
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(EDIT_TIMEOUT_MS)
     page = context.new_page()
     harness.count_runs(page)
     return page
@@ -275,11 +582,131 @@ def script_runs(page: Any) -> int:
     return harness.script_runs(page)
 
 
-def wait_idle(page: Any, since: int | None = None, timeout: float = 60_000) -> None:
+def wait_idle(page: Any, since: int | None = None, timeout: float = EDIT_TIMEOUT_MS) -> None:
     """Wait until the app is idle; with `since` (a script_runs() count), first until a run
     started after that count has finished."""
     harness.wait_idle(page, since, timeout)
 
 
-def wait_rendered(page: Any, timeout: float = 60_000) -> None:
+def wait_rendered(page: Any, timeout: float = OPEN_TIMEOUT_MS) -> None:
+    """Wait until no skeleton is left and every Plotly chart on the page is drawn."""
     page.wait_for_function(RENDERED_SCRIPT, timeout=timeout, polling=50)
+
+
+# Many students at once ---------------------------------------------------------------------
+
+
+async def wait_bounded(
+    tasks: Sequence[asyncio.Task],
+    timeout: float,
+    progress: Callable[[], str] | None = None,
+    every: float = 30.0,
+) -> int:
+    """Wait for `tasks` at most `timeout` seconds, printing progress() every `every` seconds
+    (a long run shows it is alive); cancel those still running. How many were cancelled."""
+
+    async def report() -> None:
+        while progress is not None:
+            await asyncio.sleep(every)
+            print(progress(), flush=True)
+
+    reporter = asyncio.create_task(report())
+    try:
+        _, pending = await asyncio.wait(tasks, timeout=max(timeout, 1.0))
+    finally:
+        reporter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reporter
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return len(pending)
+
+
+async def keep_editing(
+    student: Any, kinds: Sequence[str], think: tuple[float, float], until: float
+) -> None:
+    """`student` (anything with .rng and an async .edit(kind)) edits a random kind of `kinds`
+    after each think time, uniform between think[0] and think[1] seconds, until `until`
+    (time.monotonic())."""
+    while time.monotonic() + think[0] < until:
+        await asyncio.sleep(student.rng.uniform(*think))
+        if time.monotonic() >= until:
+            return
+        await student.edit(student.rng.choice(kinds))
+
+
+# Sampling a server while it works ----------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    """One reading of the server's RSS and of server and client CPU seconds so far."""
+
+    t: float  # seconds since the sampler started
+    rss_mb: float
+    server_cpu_s: float
+    client_cpu_s: float
+    label: str = ""
+
+
+@dataclass
+class ResourceSampler:
+    """Samples the server's RSS (process plus children) every `interval` seconds in an asyncio
+    task, with the CPU seconds used so far by the server and by everything else this process
+    started plus this process itself (the client side: browsers, or the load generator)."""
+
+    server: Server
+    interval: float = 0.5
+    samples: list[Sample] = field(default_factory=list)
+    _task: asyncio.Task | None = None
+    _start: float = 0.0
+    _client_cpu: dict[tuple[int, float], float] = field(default_factory=dict)
+
+    def sample(self, label: str = "") -> Sample:
+        """Take a reading now (also called every `interval` seconds by the task)."""
+        server_procs = process_tree(self.server.pid)
+        server_pids = {proc.pid for proc in server_procs}
+        me = psutil.Process()
+        for proc in [me, *me.children(recursive=True)]:
+            if proc.pid not in server_pids:
+                with contextlib.suppress(psutil.Error):
+                    self._client_cpu[proc.pid, proc.create_time()] = cpu_seconds([proc])
+        sample = Sample(
+            time.monotonic() - self._start,
+            rss_mb(server_procs),
+            cpu_seconds(server_procs),
+            # Client processes that have ended (a closed tab's renderer) count with the CPU
+            # they had used when last seen.
+            sum(self._client_cpu.values()),
+            label,
+        )
+        self.samples.append(sample)
+        return sample
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(psutil.Error):
+                self.sample()
+            await asyncio.sleep(self.interval)
+
+    def start(self) -> None:
+        """Start sampling in an asyncio task; times count from now."""
+        self._start = time.monotonic()
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop the sampling task."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def peak_mb(self, since: float = 0.0, until: float = float("inf")) -> float | None:
+        """The largest server RSS sampled between `since` and `until` (s), or None."""
+        values = [s.rss_mb for s in self.samples if since <= s.t <= until]
+        return max(values) if values else None
+
+    def now(self) -> float:
+        """Seconds since start()."""
+        return time.monotonic() - self._start

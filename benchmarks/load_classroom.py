@@ -29,16 +29,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import random
-import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import classroom
+import common
 
 KINDS = ("cell", "tokens", "query")
 P95_BUDGET_MS = 3000.0
@@ -84,7 +80,7 @@ class LoadResult:
 
     @property
     def p95(self) -> float | None:
-        return classroom.percentile(self.times, 95)
+        return common.percentile(self.times, 95)
 
 
 async def student_run(
@@ -128,11 +124,14 @@ async def run_load(
     """The classroom at N = `sessions`; returns its figures (also when the deadline hits)."""
     started = time.monotonic()
     deadline = started + timeout_s
-    ttl = classroom.session_ttl_s()
+    ttl = common.session_ttl_s()
     close_budget = ttl + 10 + CLOSE_PROBE_BUDGET_S if watch_close else 15.0
     result = LoadResult(sessions, sessions * edits)
-    async with classroom.streamlit_server("app.py") as server, classroom.chromium() as browser:
-        sampler = classroom.ResourceSampler(server)
+    async with (
+        common.streamlit_server_async("app.py") as server,
+        common.chromium_async() as browser,
+    ):
+        sampler = common.ResourceSampler(server)
         sampler.start()
         try:
             result.rss_idle_mb = sampler.sample("idle").rss_mb
@@ -141,9 +140,9 @@ async def run_load(
             await asyncio.sleep(2.0)
             result.rss_one_mb = sampler.sample("one session").rss_mb
             print(
-                f"  one session open after {classroom.fmt_ms(first.load_ms)}: server RSS "
-                f"{classroom.fmt_mb(result.rss_one_mb)} "
-                f"(idle {classroom.fmt_mb(result.rss_idle_mb)})",
+                f"  one session open after {common.fmt_ms(first.load_ms)}: server RSS "
+                f"{common.fmt_mb(result.rss_one_mb)} "
+                f"(idle {common.fmt_mb(result.rss_idle_mb)})",
                 flush=True,
             )
             load_start = sampler.sample("load start")
@@ -165,20 +164,14 @@ async def run_load(
                 for i in range(sessions)
             ]
             load_deadline = deadline - close_budget
-            progress = asyncio.create_task(report_progress(result, sampler))
-            _, pending = await asyncio.wait(
-                tasks, timeout=max(load_deadline - time.monotonic(), 1.0)
+            result.unfinished = await common.wait_bounded(
+                tasks, load_deadline - time.monotonic(), lambda: progress(result, sampler)
             )
-            progress.cancel()
-            if pending:
-                result.unfinished = len(pending)
+            if result.unfinished:
                 result.notes.append(
                     f"the load phase hit its deadline ({load_deadline - started:.0f} s into the "
-                    f"run): {len(pending)} students were stopped before their last edit"
+                    f"run): {result.unfinished} students were stopped before their last edit"
                 )
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
             load_end = sampler.sample("load end")
             result.load_wall_s = load_end.t - load_start.t
             result.server_cpu_s = load_end.server_cpu_s - load_start.server_cpu_s
@@ -195,25 +188,19 @@ async def run_load(
     return result
 
 
-async def report_progress(result: LoadResult, sampler: classroom.ResourceSampler) -> None:
-    """A line every 30 s while the students work, so a long run shows it is alive."""
-    with contextlib.suppress(asyncio.CancelledError):
-        while True:
-            await asyncio.sleep(30)
-            done = len(result.times)
-            print(
-                f"  … {sampler.now():.0f} s: {len(result.students)} students started, "
-                f"{done} edits timed, {result.error_total} errors, "
-                f"server RSS {classroom.fmt_mb(sampler.samples[-1].rss_mb)}",
-                flush=True,
-            )
+def progress(result: LoadResult, sampler: common.ResourceSampler) -> str:
+    return (
+        f"  … {sampler.now():.0f} s: {len(result.students)} students started, "
+        f"{len(result.times)} edits timed, {result.error_total} errors, "
+        f"server RSS {common.fmt_mb(sampler.samples[-1].rss_mb)}"
+    )
 
 
 async def watch_after_close(
     result: LoadResult,
-    sampler: classroom.ResourceSampler,
+    sampler: common.ResourceSampler,
     browser,
-    server: classroom.Server,
+    server: common.Server,
     ttl: float,
     closed_at: float,
     deadline: float,
@@ -234,7 +221,7 @@ async def watch_after_close(
         since = sampler.now() - closed_at
         rss = sampler.sample("after close").rss_mb
         result.rss_after.append((since, rss, "no visitors"))
-        print(f"    +{since:4.0f} s: {classroom.fmt_mb(rss)}", flush=True)
+        print(f"    +{since:4.0f} s: {common.fmt_mb(rss)}", flush=True)
     visitor = await classroom.Student.open(
         browser,
         server.url,
@@ -248,36 +235,33 @@ async def watch_after_close(
         since = sampler.now() - closed_at
         rss = sampler.sample("after visitor").rss_mb
         result.rss_after.append((since, rss, "after one new visitor opened and left"))
-        print(f"    +{since:4.0f} s: {classroom.fmt_mb(rss)} (after a new visitor came and left)")
+        print(f"    +{since:4.0f} s: {common.fmt_mb(rss)} (after a new visitor came and left)")
 
 
 def print_result(result: LoadResult) -> None:
-    fmt_ms, fmt_mb = classroom.fmt_ms, classroom.fmt_mb
+    fmt_ms, fmt_mb = common.fmt_ms, common.fmt_mb
     times = result.times
     errors = result.errors
     print(f"\n== classroom load: N = {result.sessions} sessions")
     print(f"  edits timed: {len(times)} of {result.edits_planned}")
-    print(
-        f"  errors: {result.error_total}"
-        + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(errors.items()))})" if errors else "")
-    )
+    print(f"  errors: {common.error_counts(errors)}")
     for text in classroom.first_errors(result.students):
         print(f"    {text}")
-    p50, p95 = classroom.percentile(times, 50), result.p95
+    p50, p95 = common.percentile(times, 50), result.p95
     slowest = max(times, default=None)
     print(f"  edit to chart: p50 {fmt_ms(p50)}, p95 {fmt_ms(p95)}, max {fmt_ms(slowest)}")
     for kind in KINDS:
         kind_times = result.times_of(kind)
         print(
-            f"    {kind:>6}: p50 {fmt_ms(classroom.percentile(kind_times, 50))}, "
-            f"p95 {fmt_ms(classroom.percentile(kind_times, 95))} (n = {len(kind_times)})"
+            f"    {kind:>6}: p50 {fmt_ms(common.percentile(kind_times, 50))}, "
+            f"p95 {fmt_ms(common.percentile(kind_times, 95))} (n = {len(kind_times)})"
         )
     loads = [s.load_ms for s in result.students if s.load_ms is not None]
     switches = [ms for s in result.students for ms in s.switch_ms]
     print(
-        f"  first page load: p50 {fmt_ms(classroom.percentile(loads, 50))}, "
-        f"p95 {fmt_ms(classroom.percentile(loads, 95))} (n = {len(loads)}); "
-        f"page switch and back: p50 {fmt_ms(classroom.percentile(switches, 50))} "
+        f"  first page load: p50 {fmt_ms(common.percentile(loads, 50))}, "
+        f"p95 {fmt_ms(common.percentile(loads, 95))} (n = {len(loads)}); "
+        f"page switch and back: p50 {fmt_ms(common.percentile(switches, 50))} "
         f"(n = {len(switches)})"
     )
     if result.load_wall_s > 0:
@@ -345,7 +329,7 @@ async def find_max(args: argparse.Namespace) -> None:
     for result in results:
         print(
             f"  N = {result.sessions:3d}: errors {result.error_total}, "
-            f"p95 {classroom.fmt_ms(result.p95)}, peak RSS {classroom.fmt_mb(result.rss_peak_mb)}"
+            f"p95 {common.fmt_ms(result.p95)}, peak RSS {common.fmt_mb(result.rss_peak_mb)}"
         )
     zero = [r.sessions for r in results if r.error_total == 0]
     both = [r.sessions for r in results if passes(r)]
@@ -354,8 +338,7 @@ async def find_max(args: argparse.Namespace) -> None:
     print(f"  largest N with zero errors and p95 <= 3 s: {max(both) if both else none}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sessions", type=int, default=30, help="students (browser contexts)")
     parser.add_argument("--edits", type=int, default=10, help="edits per student")
     parser.add_argument("--seed", type=int, default=1, help="seed of edits and think times")
@@ -382,9 +365,11 @@ def main() -> None:
         action="store_true",
         help=f"try N = {FIND_MAX_STEPS} until it breaks (15, 8, 4 when 30 already does)",
     )
-    args = parser.parse_args()
-    classroom.stop_on_sigterm()
-    classroom.print_machine_info()
+
+
+def main() -> None:
+    args = common.parse_args(__doc__, options)
+    common.print_machine_info()
     if args.find_max:
         asyncio.run(find_max(args))
         return

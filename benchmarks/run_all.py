@@ -1,8 +1,9 @@
 """Run every performance benchmark and print one table: machine, date, figures, budgets.
 
-    python benchmarks/run_all.py            # full: about 15-20 min on 2 busy cores
-    python benchmarks/run_all.py --quick    # fewer repeats: about 8-10 min
+    python benchmarks/run_all.py            # full: about 30 min on 2 busy cores
+    python benchmarks/run_all.py --quick    # fewer repeats, 1 min per class size: about 15 min
     python benchmarks/run_all.py --only core,rerun
+    python benchmarks/run_all.py --only load   # server capacity alone (load_server.py)
 
 Each benchmark runs in its own process (bench_<name>.py), bounded by a timeout; on timeout its
 whole process tree (servers, browser) is stopped. Figures are printed, never asserted: the exit
@@ -31,6 +32,7 @@ BENCHMARKS: dict[str, tuple[str, int, int]] = {
     "browser": ("bench_browser.py", 1200, 2400),
     "cold_start": ("bench_cold_start.py", 600, 900),
     "memory": ("bench_memory.py", 600, 600),
+    "load": ("load_server.py", 900, 1500),
 }
 
 

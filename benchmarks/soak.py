@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import classroom
+import common
 
 KINDS = ("cell", "tokens", "query")
 CHECK_EVERY = 50
@@ -34,14 +31,17 @@ GROWTH_BUDGET = 0.10
 async def soak(edits: int, think_s: float, timeout_s: float, seed: int) -> None:
     deadline = time.monotonic() + timeout_s
     readings: list[tuple[int, float]] = []  # (edits done, server RSS MB)
-    async with classroom.streamlit_server("app.py") as server, classroom.chromium() as browser:
+    async with (
+        common.streamlit_server_async("app.py") as server,
+        common.chromium_async() as browser,
+    ):
         student = await classroom.Student.open(browser, server.url, 0, seed)
         try:
             await asyncio.sleep(1.0)
             readings.append((0, server.rss_mb()))
             print(
-                f"  page open after {classroom.fmt_ms(student.load_ms)}; "
-                f"server RSS {classroom.fmt_mb(readings[-1][1])}",
+                f"  page open after {common.fmt_ms(student.load_ms)}; "
+                f"server RSS {common.fmt_mb(readings[-1][1])}",
                 flush=True,
             )
             started = time.monotonic()
@@ -59,8 +59,8 @@ async def soak(edits: int, think_s: float, timeout_s: float, seed: int) -> None:
                     recent = [r.ms for r in student.records[-CHECK_EVERY:] if r.ms is not None]
                     print(
                         f"  {done:4d} edits ({time.monotonic() - started:5.0f} s): server RSS "
-                        f"{classroom.fmt_mb(readings[-1][1])}, errors {len(student.errors)}, "
-                        f"edit to chart p50 {classroom.fmt_ms(classroom.percentile(recent, 50))}",
+                        f"{common.fmt_mb(readings[-1][1])}, errors {len(student.errors)}, "
+                        f"edit to chart p50 {common.fmt_ms(common.percentile(recent, 50))}",
                         flush=True,
                     )
         finally:
@@ -72,15 +72,12 @@ def report(student: classroom.Student, readings: list[tuple[int, float]], planne
     times = [r.ms for r in student.records if r.ms is not None]
     errors = classroom.count_errors([student])
     print(f"\n== soak: {len(student.records)} of {planned} edits, one session")
-    print(
-        f"  errors: {sum(errors.values())}"
-        + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(errors.items()))})" if errors else "")
-    )
+    print(f"  errors: {common.error_counts(errors)}")
     for text in classroom.first_errors([student]):
         print(f"    {text}")
     print(
-        f"  edit to chart: p50 {classroom.fmt_ms(classroom.percentile(times, 50))}, "
-        f"p95 {classroom.fmt_ms(classroom.percentile(times, 95))} (n = {len(times)})"
+        f"  edit to chart: p50 {common.fmt_ms(common.percentile(times, 50))}, "
+        f"p95 {common.fmt_ms(common.percentile(times, 95))} (n = {len(times)})"
     )
     print("  server RSS: " + ", ".join(f"{n} edits {mb:,.0f} MB" for n, mb in readings))
     base = next((mb for n, mb in readings if n == CHECK_EVERY), None)
@@ -96,15 +93,16 @@ def report(student: classroom.Student, readings: list[tuple[int, float]], planne
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--edits", type=int, default=500, help="edits in all")
     parser.add_argument("--think", type=float, default=0.2, help="seconds between edits")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds of editing at most")
     parser.add_argument("--seed", type=int, default=1, help="seed of the edits")
-    args = parser.parse_args()
-    classroom.stop_on_sigterm()
-    classroom.print_machine_info()
+
+
+def main() -> None:
+    args = common.parse_args(__doc__, options)
+    common.print_machine_info()
     asyncio.run(soak(args.edits, args.think, args.timeout, args.seed))
 
 
