@@ -1,5 +1,5 @@
 """Memory: resident set size (psutil) of the Streamlit server process and its children, with one
-browser session that visits every page listed in ui/nav.py PAGES through the sidebar's links
+browser session that visits every page in lessons/catalog.py PAGES through the sidebar links
 (one session throughout), including the pretrained-transformer page, which loads a model.
 
 Figure: the largest RSS seen after any page; the detail has the RSS at start and after each page.

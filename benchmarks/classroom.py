@@ -27,8 +27,8 @@ import common
 TOKENS_INPUT = '[data-testid=stSidebar] input[aria-label^="Tokens"]'
 QUERY_INPUT = 'input[role=combobox][aria-label="Query token"]'
 # The lesson pages a student visits and comes back from: (URL path, sidebar link label as in
-# ui/nav.py, page title). Lesson 5 (the pretrained model) is left out: its first visit loads a
-# model, which is another benchmark.
+# lessons/catalog.py, page title). Lesson 5 (the pretrained model) is left out: its first
+# visit loads a model, which is another benchmark.
 HOME_PAGE = ("/", "1 · Simple self-attention", "Simple self-attention")
 OTHER_PAGES = (
     ("/Trainable_weights", "2 · Trainable weights", "Self-attention with trainable weights"),
