@@ -23,6 +23,7 @@ Weights are in nn.Linear orientation: W (out, in), so a projection is x @ W.T.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
-from attention.gguf import GGUFFile, dequantize_into
+from attention.gguf import BLOCK_LAYOUT, GGUFFile, TensorInfo, dequantize_into
 from attention.scaled import merge_heads, scaled_dot_product, split_heads
 
 MAX_NEW_TOKENS = 100  # the lesson's limit on generated tokens
@@ -116,6 +117,7 @@ _GGUF_NAMES = {  # LayerWeights field -> tensor name in the GGUF file (blk.{i}.<
     "attn_norm": "attn_norm",
     "mlp_norm": "ffn_norm",
 }
+_MATRIX_FIELDS = ("W_query", "W_key", "W_value", "W_out", "W_gate", "W_up", "W_down")
 
 
 def unpermute_rope_rows(rows: torch.Tensor, n_heads: int) -> torch.Tensor:
@@ -143,32 +145,58 @@ class QuantizedDecoderWeights:
     def __init__(self, gguf: GGUFFile, config: DecoderConfig) -> None:
         self.gguf, self.config = gguf, config
         c = config
-        self._raw: list[dict[str, torch.Tensor]] = []
-        self._types: dict[str, int] = {}
+        # The file maps copy-on-write: W_query / W_key rows are put back into Hugging Face order
+        # in place (those pages become private memory, about 8 MB); the file is untouched.
         for i in range(c.num_layers):
-            layer_raw = {}
-            for field, short in _GGUF_NAMES.items():
-                name = f"blk.{i}.{short}.weight"
-                raw = gguf.raw(name)  # (R, nb, block_bytes) view of the file
-                if field == "W_query":
-                    raw = unpermute_rope_rows(raw, c.num_heads)  # a copy, in HF row order
-                elif field == "W_key":
-                    raw = unpermute_rope_rows(raw, c.num_kv_heads)
-                layer_raw[field] = raw
-                self._types[field] = gguf.tensors[name].ggml_type
-            self._raw.append(layer_raw)
-        shapes = {
-            "W_query": (c.num_heads * c.head_dim, c.d_model),
-            "W_key": (c.num_kv_heads * c.head_dim, c.d_model),
-            "W_value": (c.num_kv_heads * c.head_dim, c.d_model),
-            "W_out": (c.d_model, c.num_heads * c.head_dim),
-            "W_gate": (c.ffn_dim, c.d_model),
-            "W_up": (c.ffn_dim, c.d_model),
-            "W_down": (c.d_model, c.ffn_dim),
-            "attn_norm": (c.d_model,),
-            "mlp_norm": (c.d_model,),
-        }
-        self._buffers = LayerWeights(**{f: torch.empty(s) for f, s in shapes.items()})
+            for short, n_heads in (("attn_q", c.num_heads), ("attn_k", c.num_kv_heads)):
+                raw = gguf.raw(f"blk.{i}.{short}.weight")  # (R, nb, block_bytes)
+                raw.copy_(unpermute_rope_rows(raw, n_heads))
+        # The two RMSNorm gains per layer are tiny float32 vectors: unpack them once.
+        self._norms = [
+            (gguf.tensor(f"blk.{i}.attn_norm.weight"), gguf.tensor(f"blk.{i}.ffn_norm.weight"))
+            for i in range(c.num_layers)
+        ]
+        # A layer's matrices lie one after another in the file. Each run of same-type matrices
+        # is unpacked in one go (fewer, larger operations) into a flat float32 buffer, allocated
+        # once and shared by every layer with the same layout; the weights are views into it.
+        self._buffers: dict[tuple, torch.Tensor] = {}
+        self._runs: list[list[tuple[torch.Tensor, int, torch.Tensor]]] = []
+        self._views: list[dict[str, torch.Tensor]] = []
+        for i in range(c.num_layers):
+            infos = sorted(
+                ((gguf.tensors[f"blk.{i}.{_GGUF_NAMES[f]}.weight"], f) for f in _MATRIX_FIELDS),
+                key=lambda pair: pair[0].offset,
+            )
+            groups: list[list[tuple[TensorInfo, str]]] = []
+            for info, field in infos:
+                last = groups[-1][-1][0] if groups else None
+                if (
+                    last
+                    and last.ggml_type == info.ggml_type
+                    and last.offset + last.n_bytes == (info.offset)
+                ):
+                    groups[-1].append((info, field))
+                else:
+                    groups.append([(info, field)])
+            runs, views = [], {}
+            for group in groups:
+                first, ggml_type = group[0][0], group[0][0].ggml_type
+                n_bytes = sum(info.n_bytes for info, _ in group)
+                n_values = sum(math.prod(info.shape) for info, _ in group)
+                key = (ggml_type, tuple((f, info.shape) for info, f in group))
+                if key not in self._buffers:
+                    self._buffers[key] = torch.empty(n_values)
+                flat = self._buffers[key]  # (n_values,)
+                block_values, block_bytes = BLOCK_LAYOUT[ggml_type]
+                raw = gguf.bytes_at(first.offset, n_bytes).view(-1, 1, block_bytes)
+                runs.append((raw, ggml_type, flat.view(-1, block_values)))
+                start = 0
+                for info, field in group:
+                    size = math.prod(info.shape)
+                    views[field] = flat[start : start + size].view(info.shape)
+                    start += size
+            self._runs.append(runs)
+            self._views.append(views)
         self.token_embd_raw = gguf.raw("token_embd.weight")  # (V, C / 32, block_bytes)
         self.token_embd_type = gguf.tensors["token_embd.weight"].ggml_type
         self.output_norm = gguf.tensor("output_norm.weight")  # (C,)
@@ -181,11 +209,10 @@ class QuantizedDecoderWeights:
 
     def layer(self, i: int) -> LayerWeights:
         """Layer i's weights as float32 (shared buffers, overwritten by the next call)."""
-        for field, buffer in zip(LayerWeights._fields, self._buffers, strict=True):
-            dequantize_into(
-                self._raw[i][field], self._types[field], buffer.view(-1, buffer.shape[-1])
-            )
-        return self._buffers
+        for raw, ggml_type, out in self._runs[i]:
+            dequantize_into(raw, ggml_type, out)  # (n_blocks, 1, bytes) -> (n_blocks, 32)
+        attn_norm, mlp_norm = self._norms[i]
+        return LayerWeights(**self._views[i], attn_norm=attn_norm, mlp_norm=mlp_norm)
 
     def embed(self, token_ids: torch.Tensor) -> torch.Tensor:
         """token_ids: (T,) -> token embeddings (T, C), a new tensor."""
@@ -480,7 +507,7 @@ class SmolLM2:
                 token_id=next_id,
                 token_text=self.decode([next_id]),
                 text=text,
-                position=T_total,
+                position=T_total - 1,
                 attn_row=out.attn_weights[:, :, -1, :].clone(),  # (L, h, T_total)
                 seconds=elapsed,
                 fed_tokens=feed.shape[0],

@@ -189,6 +189,10 @@ class GGUFFile:
             rows *= dim
         return data.view(rows, info.shape[-1] // per_block, block_bytes)
 
+    def bytes_at(self, offset: int, n_bytes: int) -> torch.Tensor:
+        """(n_bytes,) uint8 view of the mapped file from `offset` (e.g. several tensors at once)."""
+        return self._bytes[offset : offset + n_bytes]
+
     def tensor(self, name: str) -> torch.Tensor:
         """The tensor dequantised to a new float32 tensor of its own shape."""
         info = self.tensors[name]
