@@ -36,6 +36,7 @@ from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
 from attention.gguf import BLOCK_LAYOUT, GGUFFile, TensorInfo, dequantize_into
 from attention.scaled import merge_heads, scaled_dot_product, split_heads
+from attention.simple import AttentionSteps
 
 MAX_NEW_TOKENS = 100  # the lesson's limit on generated tokens
 MAX_PROMPT_TOKENS = 200  # the lesson's limit on prompt tokens
@@ -138,8 +139,8 @@ def unpermute_rope_rows(rows: torch.Tensor, n_heads: int) -> torch.Tensor:
 class QuantizedDecoderWeights:
     """The model's weights kept as stored (4-bit blocks) and unpacked on demand.
 
-    `layer(i)` unpacks layer i into buffers allocated once and returns them (the same tensors for
-    every layer: use them before asking for the next layer).
+    `layer(i)` unpacks layer i's matrices into buffers allocated once (shared by all layers) and
+    returns views of them: use them before asking for the next layer.
     """
 
     def __init__(self, gguf: GGUFFile, config: DecoderConfig) -> None:
@@ -283,6 +284,36 @@ def decoder_causal_mask(T_new: int, T_total: int) -> torch.Tensor:
     return torch.triu(torch.ones(T_new, T_total, dtype=torch.bool), diagonal=T_total - T_new + 1)
 
 
+def grouped_query_attention(
+    queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor
+) -> AttentionSteps:
+    """Causal attention where h query heads share g key/value heads (h a multiple of g).
+
+    Query head j reads key/value head j // (h / g): with h = 9, g = 3, heads 0-2 share kv head 0.
+    Equivalent to copying each key/value head h / g times, then ordinary multi-head attention.
+    queries: (h, T_new, hd); keys, values: (g, T_total, hd); mask: (T_new, T_total), True = blocked.
+    Returns AttentionSteps(attn_scores, attn_weights (h, T_new, T_total), context_vecs
+    (h, T_new, hd)).
+    """
+    group = queries.shape[0] // keys.shape[0]  # query heads per key/value head
+    keys = keys.repeat_interleave(group, dim=0)  # (g, T_total, hd) -> (h, T_total, hd)
+    values = values.repeat_interleave(group, dim=0)  # (g, T_total, hd) -> (h, T_total, hd)
+    # (h, T_new, hd) x (h, hd, T_total) -> (h, T_new, T_total); softmax; x (h, T_total, hd)
+    return scaled_dot_product(queries, keys, values, mask=mask)
+
+
+def grouped_query_attention_loop(
+    queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor
+) -> AttentionSteps:
+    """grouped_query_attention one query head at a time (the loop form; same shapes)."""
+    h, g = queries.shape[0], keys.shape[0]
+    per_head = []
+    for j in range(h):
+        kv = j // (h // g)  # the key/value head this query head reads
+        per_head.append(scaled_dot_product(queries[j], keys[kv], values[kv], mask=mask))
+    return AttentionSteps(*(torch.stack(parts) for parts in zip(*per_head, strict=True)))
+
+
 class KVCache:
     """Keys and values of every layer for the tokens seen so far (one row per token).
 
@@ -365,6 +396,12 @@ def count_multiply_adds(
 # The forward pass
 
 
+class PromptPass(NamedTuple):
+    """The first item iter_generate yields: the prompt's attention, (L, h, T_prompt, T_prompt)."""
+
+    attn_weights: torch.Tensor
+
+
 class DecoderOutput(NamedTuple):
     """logits: (logits_rows, V), the last rows' next-token scores;
     attn_weights: (L, h, T_new, T_total), every layer's attention of the new tokens."""
@@ -406,7 +443,6 @@ class SmolLM2:
         positions = torch.arange(start, T_total)  # (T_new,)
         cos, sin = rope_angles(positions, c.head_dim, c.rope_theta)  # (T_new, hd) each
         mask = decoder_causal_mask(T_new, T_total)  # (T_new, T_total)
-        group = c.num_heads // c.num_kv_heads  # query heads per key/value head
 
         x = self.weights.embed(token_ids)  # (T_new,) -> (T_new, C)
         attn_weights = torch.empty(c.num_layers, c.num_heads, T_new, T_total)
@@ -420,11 +456,8 @@ class SmolLM2:
             keys = apply_rope(keys, cos, sin)  # (g, T_new, hd)
             if cache is not None:
                 keys, values = cache.append(i, keys, values)  # (g, T_total, hd) each
-            # grouped-query attention: query head j reads key/value head j // group
-            keys = keys.repeat_interleave(group, dim=0)  # (g, T_total, hd) -> (h, T_total, hd)
-            values = values.repeat_interleave(group, dim=0)  # (h, T_total, hd)
-            # (h, T_new, hd) x (h, hd, T_total) -> (h, T_new, T_total); softmax; x (h, T_total, hd)
-            steps = scaled_dot_product(queries, keys, values, mask=mask)
+            # (h, T_new, hd) x (g -> h, hd, T_total) -> (h, T_new, T_total); x (h, T_total, hd)
+            steps = grouped_query_attention(queries, keys, values, mask)
             attn_weights[i] = steps.attn_weights  # (h, T_new, T_total)
             context = merge_heads(steps.context_vecs)  # (h, T_new, hd) -> (T_new, C)
             x = x + context @ W.W_out.T  # (T_new, C) x (C, C) -> (T_new, C)
@@ -453,10 +486,10 @@ class SmolLM2:
         steps: list[DecodeStep] = []
         prompt_attn = torch.empty(0)
         for item in self.iter_generate(prompt_ids, **options):
-            if isinstance(item, DecodeStep):
-                steps.append(item)
+            if isinstance(item, PromptPass):
+                prompt_attn = item.attn_weights
             else:
-                prompt_attn = item
+                steps.append(item)
         return Generation(list(prompt_ids), steps, prompt_attn)
 
     def iter_generate(
@@ -468,8 +501,8 @@ class SmolLM2:
         top_k: int | None = None,
         seed: int = 0,
         stop_at_eos: bool = True,
-    ) -> Iterator[torch.Tensor | DecodeStep]:
-        """Generate token by token; yields the prompt's attention (L, h, T, T) first, then one
+    ) -> Iterator[PromptPass | DecodeStep]:
+        """Generate token by token; yields a PromptPass (the prompt's attention) first, then one
         DecodeStep per new token.
 
         The first step runs the whole prompt; each later step feeds only the newest token (with a
@@ -498,7 +531,7 @@ class SmolLM2:
             next_id = pick_next_token(out.logits[0], temperature, top_k, generator)
             elapsed = time.perf_counter() - t0
             if step == 0:
-                yield out.attn_weights  # (L, h, T_prompt, T_prompt)
+                yield PromptPass(out.attn_weights)  # (L, h, T_prompt, T_prompt)
             T_total = len(tokens)
             new_ids.append(next_id)
             text = self.decode(new_ids)

@@ -18,6 +18,8 @@ from attention.decoder import (
     apply_rope,
     count_multiply_adds,
     decoder_causal_mask,
+    grouped_query_attention,
+    grouped_query_attention_loop,
     kv_cache_bytes_per_token,
     pick_next_token,
     rope_angles,
@@ -90,6 +92,21 @@ def test_causal_mask_with_cached_tokens() -> None:
         [[False, False, False, False, True], [False, False, False, False, False]]
     )
     assert torch.equal(mask, expected)
+
+
+def test_grouped_query_attention_loop_equals_matrix_form() -> None:
+    gen = torch.Generator().manual_seed(1)
+    queries = torch.randn(9, 2, 8, generator=gen)  # (h, T_new, hd)
+    keys, values = torch.randn(2, 3, 5, 8, generator=gen)  # (g, T_total, hd) each
+    mask = decoder_causal_mask(2, 5)
+    matrix = grouped_query_attention(queries, keys, values, mask)
+    loop = grouped_query_attention_loop(queries, keys, values, mask)
+    for a, b in zip(matrix, loop, strict=True):
+        torch.testing.assert_close(a, b)
+    # heads 0-2 read kv head 0: with equal queries they give equal weights
+    same = grouped_query_attention(queries[:1].expand(9, -1, -1), keys, values, mask)
+    assert torch.equal(same.attn_weights[0], same.attn_weights[2])
+    assert not torch.allclose(same.attn_weights[2], same.attn_weights[3])
 
 
 def test_pick_next_token_sampling() -> None:
