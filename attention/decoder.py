@@ -34,13 +34,21 @@ import torch
 import torch.nn.functional as F
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
-from attention.gguf import BLOCK_LAYOUT, GGUFFile, TensorInfo, dequantize_into
+from attention.gguf import (
+    BLOCK_LAYOUT,
+    GGML_Q4_1,
+    GGUFFile,
+    PackedQ4_1,
+    Q4_1Scratch,
+    TensorInfo,
+    dequantize_into,
+)
 from attention.scaled import merge_heads, scaled_dot_product, split_heads
 from attention.simple import AttentionSteps
 
 MAX_NEW_TOKENS = 100  # the lesson's limit on generated tokens
 MAX_PROMPT_TOKENS = 200  # the lesson's limit on prompt tokens
-LM_HEAD_CHUNK = 4096  # vocabulary rows unpacked at a time for the output layer
+LM_HEAD_CHUNK = 2048  # vocabulary rows unpacked at a time for the output layer
 DEFAULT_SYSTEM_PROMPT = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
 FLOAT32_BYTES = 4
 
@@ -146,23 +154,20 @@ class QuantizedDecoderWeights:
     def __init__(self, gguf: GGUFFile, config: DecoderConfig) -> None:
         self.gguf, self.config = gguf, config
         c = config
-        # The file maps copy-on-write: W_query / W_key rows are put back into Hugging Face order
-        # in place (those pages become private memory, about 8 MB); the file is untouched.
-        for i in range(c.num_layers):
-            for short, n_heads in (("attn_q", c.num_heads), ("attn_k", c.num_kv_heads)):
-                raw = gguf.raw(f"blk.{i}.{short}.weight")  # (R, nb, block_bytes)
-                raw.copy_(unpermute_rope_rows(raw, n_heads))
         # The two RMSNorm gains per layer are tiny float32 vectors: unpack them once.
         self._norms = [
             (gguf.tensor(f"blk.{i}.attn_norm.weight"), gguf.tensor(f"blk.{i}.ffn_norm.weight"))
             for i in range(c.num_layers)
         ]
         # A layer's matrices lie one after another in the file. Each run of same-type matrices
-        # is unpacked in one go (fewer, larger operations) into a flat float32 buffer, allocated
-        # once and shared by every layer with the same layout; the weights are views into it.
+        # is read once into private memory (W_query / W_key rows put back in Hugging Face order)
+        # and unpacked in one go into a flat float32 buffer, allocated once and shared by every
+        # layer with the same layout; the layer's weights are views into that buffer.
         self._buffers: dict[tuple, torch.Tensor] = {}
-        self._runs: list[list[tuple[torch.Tensor, int, torch.Tensor]]] = []
+        self._runs: list[list[tuple[PackedQ4_1 | torch.Tensor, int, torch.Tensor]]] = []
         self._views: list[dict[str, torch.Tensor]] = []
+        heads = {"W_query": c.num_heads, "W_key": c.num_kv_heads}
+        max_blocks = 0
         for i in range(c.num_layers):
             infos = sorted(
                 ((gguf.tensors[f"blk.{i}.{_GGUF_NAMES[f]}.weight"], f) for f in _MATRIX_FIELDS),
@@ -174,7 +179,7 @@ class QuantizedDecoderWeights:
                 if (
                     last
                     and last.ggml_type == info.ggml_type
-                    and last.offset + last.n_bytes == (info.offset)
+                    and last.offset + last.n_bytes == info.offset
                 ):
                     groups[-1].append((info, field))
                 else:
@@ -189,8 +194,18 @@ class QuantizedDecoderWeights:
                     self._buffers[key] = torch.empty(n_values)
                 flat = self._buffers[key]  # (n_values,)
                 block_values, block_bytes = BLOCK_LAYOUT[ggml_type]
-                raw = gguf.bytes_at(first.offset, n_bytes).view(-1, 1, block_bytes)
-                runs.append((raw, ggml_type, flat.view(-1, block_values)))
+                raw = gguf.read_bytes(first.offset, n_bytes)  # (n_bytes,) private copy
+                for info, field in group:
+                    if field in heads:  # llama.cpp's RoPE row order -> Hugging Face order
+                        rows = raw[info.offset - first.offset :][: info.n_bytes]
+                        rows = rows.view(info.shape[0], -1)  # (R, bytes per row)
+                        rows.copy_(unpermute_rope_rows(rows, heads[field]))
+                blocks = raw.view(-1, block_bytes)  # (n_blocks, block_bytes)
+                if ggml_type == GGML_Q4_1:
+                    max_blocks = max(max_blocks, blocks.shape[0])
+                    runs.append((PackedQ4_1(blocks), ggml_type, flat.view(-1, block_values)))
+                else:
+                    runs.append((blocks[:, None], ggml_type, flat.view(-1, block_values)))
                 start = 0
                 for info, field in group:
                     size = math.prod(info.shape)
@@ -198,6 +213,7 @@ class QuantizedDecoderWeights:
                     start += size
             self._runs.append(runs)
             self._views.append(views)
+        self._scratch = Q4_1Scratch(max_blocks)
         self.token_embd_raw = gguf.raw("token_embd.weight")  # (V, C / 32, block_bytes)
         self.token_embd_type = gguf.tensors["token_embd.weight"].ggml_type
         self.output_norm = gguf.tensor("output_norm.weight")  # (C,)
@@ -211,7 +227,10 @@ class QuantizedDecoderWeights:
     def layer(self, i: int) -> LayerWeights:
         """Layer i's weights as float32 (shared buffers, overwritten by the next call)."""
         for raw, ggml_type, out in self._runs[i]:
-            dequantize_into(raw, ggml_type, out)  # (n_blocks, 1, bytes) -> (n_blocks, 32)
+            if isinstance(raw, PackedQ4_1):  # (n_blocks, 32) float32 from 4-bit blocks
+                raw.unpack_into(out, self._scratch.sized(raw.n_blocks))
+            else:
+                dequantize_into(raw, ggml_type, out)  # (n_blocks, 1, bytes) -> (n_blocks, 32)
         attn_norm, mlp_norm = self._norms[i]
         return LayerWeights(**self._views[i], attn_norm=attn_norm, mlp_norm=mlp_norm)
 

@@ -193,6 +193,16 @@ class GGUFFile:
         """(n_bytes,) uint8 view of the mapped file from `offset` (e.g. several tensors at once)."""
         return self._bytes[offset : offset + n_bytes]
 
+    def read_bytes(self, offset: int, n_bytes: int) -> torch.Tensor:
+        """(n_bytes,) uint8, a private copy read from the file (not through the mapping, so
+        those pages of the mapping stay untouched and are not counted in this process's RSS)."""
+        buffer = bytearray(n_bytes)
+        with open(self.path, "rb") as f:
+            f.seek(offset)
+            if f.readinto(buffer) != n_bytes:
+                raise GGUFError("the file ends before the requested bytes")
+        return torch.frombuffer(buffer, dtype=torch.uint8)
+
     def tensor(self, name: str) -> torch.Tensor:
         """The tensor dequantised to a new float32 tensor of its own shape."""
         info = self.tensors[name]
@@ -204,6 +214,46 @@ class GGUFFile:
         """Drop the tensor views' mapping (views taken earlier must not be used afterwards)."""
         del self._bytes
         self._mmap.close()
+
+
+class PackedQ4_1:
+    """Q4_1 blocks regrouped for fast unpacking: the same bytes as the file, but the nibbles of
+    all blocks in one contiguous (n, 16) array and the scales and minimums in (n, 1) arrays.
+
+    raw: (n, 20) uint8 blocks as stored; the arrays are private copies.
+    """
+
+    def __init__(self, raw: torch.Tensor) -> None:
+        self.n_blocks = raw.shape[0]
+        self.nibbles = raw[:, 4:].contiguous()  # (n, 16) uint8
+        self.d = raw[:, 0:2].contiguous().view(torch.float16)  # (n, 1) scale
+        self.m = raw[:, 2:4].contiguous().view(torch.float16)  # (n, 1) minimum
+
+    def unpack_into(self, out: torch.Tensor, scratch: Q4_1Scratch) -> torch.Tensor:
+        """out: (n, 32) float32, value j of block b = d_b * q_bj + m_b. Returns out."""
+        torch.bitwise_and(self.nibbles, 0x0F, out=scratch.nibbles)  # (n, 16) values 0..15
+        out[:, : QK // 2].copy_(scratch.nibbles)
+        torch.bitwise_right_shift(self.nibbles, 4, out=scratch.nibbles)  # values 16..31
+        out[:, QK // 2 :].copy_(scratch.nibbles)
+        scratch.d.copy_(self.d)  # float16 -> float32, (n, 1)
+        scratch.m.copy_(self.m)
+        return out.mul_(scratch.d).add_(scratch.m)  # value = d * q + m
+
+
+class Q4_1Scratch:
+    """Work arrays for PackedQ4_1.unpack_into, allocated once for up to n blocks."""
+
+    def __init__(self, n_blocks: int) -> None:
+        self._nibbles = torch.empty(n_blocks, QK // 2, dtype=torch.uint8)
+        self._d = torch.empty(n_blocks, 1)
+        self._m = torch.empty(n_blocks, 1)
+        self.nibbles, self.d, self.m = self._nibbles, self._d, self._m
+
+    def sized(self, n_blocks: int) -> Q4_1Scratch:
+        """Views of the first n_blocks rows (n_blocks must not exceed the allocated size)."""
+        self.nibbles = self._nibbles[:n_blocks]
+        self.d, self.m = self._d[:n_blocks], self._m[:n_blocks]
+        return self
 
 
 def dequantize_into(raw: torch.Tensor, ggml_type: int, out: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,8 @@ from attention.gguf import (
     GGML_Q8_0,
     GGUFError,
     GGUFFile,
+    PackedQ4_1,
+    Q4_1Scratch,
 )
 
 # -- a tiny GGUF file written by hand -----------------------------------------------------------
@@ -146,6 +148,15 @@ def test_tiny_file_dequantises_by_the_block_formulas(tiny_gguf, name: str) -> No
     assert torch.equal(values, expected[name])
 
 
+def test_packed_q4_1_unpacks_to_the_same_values(tiny_gguf) -> None:
+    path, _, expected = tiny_gguf
+    g = GGUFFile(path)
+    packed = PackedQ4_1(g.raw("q4.weight").reshape(-1, 20))  # (n_blocks, 20)
+    out = torch.empty(packed.n_blocks, 32)
+    packed.unpack_into(out, Q4_1Scratch(4).sized(packed.n_blocks))
+    assert torch.equal(out.view(1, 32), expected["q4.weight"])
+
+
 def test_not_a_gguf_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "not.gguf"
     path.write_bytes(b"PK\x03\x04" + b"\0" * 64)
@@ -201,3 +212,8 @@ def test_model_tensors_equal_the_gguf_package(model_gguf: GGUFFile, name: str) -
     expected = torch.from_numpy(dequantize(reference.data, reference.tensor_type).copy())
     values = model_gguf.tensor(name)
     assert torch.equal(values, expected.reshape(values.shape).float())
+    if model_gguf.tensors[name].ggml_type == GGML_Q4_1:
+        packed = PackedQ4_1(model_gguf.raw(name).reshape(-1, 20))
+        out = torch.empty(packed.n_blocks, 32)
+        packed.unpack_into(out, Q4_1Scratch(packed.n_blocks))
+        assert torch.equal(out.view(values.shape), values)
