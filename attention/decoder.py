@@ -423,7 +423,8 @@ class PromptPass(NamedTuple):
 
 class DecoderOutput(NamedTuple):
     """logits: (logits_rows, V), the last rows' next-token scores;
-    attn_weights: (L, h, T_new, T_total), every layer's attention of the new tokens."""
+    attn_weights: (L, h, attn_rows, T_total), every layer's attention of the last new tokens
+    (all T_new of them by default)."""
 
     logits: torch.Tensor
     attn_weights: torch.Tensor
@@ -444,6 +445,7 @@ class SmolLM2:
         token_ids: torch.Tensor,
         cache: KVCache | None = None,
         logits_rows: int | None = None,
+        attn_rows: int | None = None,
     ) -> DecoderOutput:
         """Run the decoder on token_ids (T_new,), after the cache's tokens if a cache is given.
 
@@ -451,8 +453,9 @@ class SmolLM2:
             a = x + attention(rms_norm(x))   (causal, RoPE on queries and keys, grouped heads)
             x = a + W_down (silu(W_gate rms_norm(a)) * W_up rms_norm(a))
         then logits = rms_norm(x) @ token_embedding.T.
-        logits_rows: how many final positions get logits (default all T_new).
-        Returns DecoderOutput(logits (logits_rows, V), attn_weights (L, h, T_new, T_total)).
+        logits_rows: how many final positions get logits (default all T_new);
+        attn_rows: how many final query rows of attention are kept (default all T_new).
+        Returns DecoderOutput(logits (logits_rows, V), attn_weights (L, h, attn_rows, T_total)).
         The cache, if given, gains T_new rows per layer.
         """
         c = self.config
@@ -464,7 +467,8 @@ class SmolLM2:
         mask = decoder_causal_mask(T_new, T_total)  # (T_new, T_total)
 
         x = self.weights.embed(token_ids)  # (T_new,) -> (T_new, C)
-        attn_weights = torch.empty(c.num_layers, c.num_heads, T_new, T_total)
+        kept = T_new if attn_rows is None else attn_rows
+        attn_weights = torch.empty(c.num_layers, c.num_heads, kept, T_total)
         for i in range(c.num_layers):
             W = self.weights.layer(i)
             h = rms_norm(x, W.attn_norm, c.rms_norm_eps)  # (T_new, C)
@@ -477,7 +481,7 @@ class SmolLM2:
                 keys, values = cache.append(i, keys, values)  # (g, T_total, hd) each
             # (h, T_new, hd) x (g -> h, hd, T_total) -> (h, T_new, T_total); x (h, T_total, hd)
             steps = grouped_query_attention(queries, keys, values, mask)
-            attn_weights[i] = steps.attn_weights  # (h, T_new, T_total)
+            attn_weights[i] = steps.attn_weights[:, T_new - kept :]  # (h, kept, T_total)
             context = merge_heads(steps.context_vecs)  # (h, T_new, hd) -> (T_new, C)
             x = x + context @ W.W_out.T  # (T_new, C) x (C, C) -> (T_new, C)
             h = rms_norm(x, W.mlp_norm, c.rms_norm_eps)  # (T_new, C)
@@ -546,7 +550,8 @@ class SmolLM2:
             t0 = time.perf_counter()
             # the whole text on the first step and without a cache, else only the newest token
             feed = torch.tensor(tokens if cache is None or step == 0 else tokens[-1:])
-            out = self.forward(feed, cache, logits_rows=1)
+            # the first step keeps the prompt's whole attention, later steps only the last row
+            out = self.forward(feed, cache, logits_rows=1, attn_rows=None if step == 0 else 1)
             next_id = pick_next_token(out.logits[0], temperature, top_k, generator)
             elapsed = time.perf_counter() - t0
             if step == 0:

@@ -180,6 +180,9 @@ def test_a_prompt_fed_in_two_pieces_equals_one_pass(model: SmolLM2) -> None:
     assert cache.length == len(ids)
     torch.testing.assert_close(rest.logits, whole.logits[3:], atol=ATOL, rtol=0)
     torch.testing.assert_close(rest.attn_weights, whole.attn_weights[:, :, 3:], atol=ATOL, rtol=0)
+    last = model.forward(ids, logits_rows=1, attn_rows=1)
+    assert torch.equal(last.attn_weights, whole.attn_weights[:, :, -1:])
+    assert torch.equal(last.logits, whole.logits[-1:])
 
 
 def test_kv_cache_size_and_the_grouped_query_saving(model: SmolLM2) -> None:
