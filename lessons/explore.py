@@ -329,11 +329,13 @@ def heads_by_label(summary: HeadSummary) -> dict[str, list[tuple[int, int]]]:
             groups[label].append((layer, head))
     return groups
 
+
 FLOW_TEXT = (
     "Attention flow (Abnar & Zuidema, 2020), rollout's companion, is left out. It treats the "
     "layers as a network of pipes whose capacities are the weights and solves one maximum-flow "
     "problem for every pair of an input token and an output token: 16,384 problems for 128 "
-    "tokens, each on a graph of 896 nodes and 98,304 edges. Measured on the app's server "
-    "class (2 shared cores), with the fastest solver tried, one token's row took 0.6 to "
-    "1.8 seconds and the whole map about two minutes: too slow to redraw while you edit."
+    "tokens, each on a graph of 896 nodes and 98,304 edges. On a 2-core machine, with SciPy's "
+    "Dinic solver (SciPy is not part of this app), one output token's row of 128 problems "
+    "took 0.6 to 1.8 seconds, so the whole map would take one to four minutes: too slow to "
+    "redraw while you edit."
 )
