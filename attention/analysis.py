@@ -156,7 +156,7 @@ def max_gap(a: torch.Tensor, b: torch.Tensor) -> float:
     inf. 0 for empty tensors."""
     a, b = a.detach().double(), b.detach().double()
     same = a == b
-    gap = (a - b).abs().masked_fill(same, 0.0).nan_to_num(nan=math.inf)
+    gap = (a - b).abs().masked_fill(same, 0.0).nan_to_num(nan=math.inf, posinf=math.inf)
     return float(gap.max()) if gap.numel() else 0.0
 
 
