@@ -389,16 +389,21 @@ class OrderComparison(NamedTuple):
 
 
 def order_comparison(
-    model: PretrainedModel, token_ids: Sequence[int], order: Sequence[int]
+    model: PretrainedModel,
+    token_ids: Sequence[int],
+    order: Sequence[int],
+    original: torch.Tensor | None = None,
 ) -> OrderComparison:
-    """Run the encoder on token_ids and on the tokens in `order`, and compare weights token by
-    token. token_ids: T ids; order: a permutation of range(T)."""
+    """Run the encoder on the tokens in `order` and compare its weights with token_ids' token by
+    token. token_ids: T ids; order: a permutation of range(T); original: token_ids' weights
+    (L, h, T, T) if already computed (else the encoder runs on them too)."""
     T = len(token_ids)
     if sorted(order) != list(range(T)):
         raise ValueError("order must be a permutation of the token positions")
     ids = torch.tensor(list(token_ids), dtype=torch.long)  # (T,)
     index = torch.tensor(list(order), dtype=torch.long)  # (T,)
-    original = encoder_states(model, ids).attn_weights  # (L, h, T, T)
+    if original is None:
+        original = encoder_states(model, ids).attn_weights  # (L, h, T, T)
     permuted = encoder_states(model, ids[index]).attn_weights  # (L, h, T, T), new order
     back = index.argsort()  # original token -> its position in the other order
     other = permute_tokens(permuted, back.tolist(), (-2, -1))  # (L, h, T, T) original order

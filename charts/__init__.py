@@ -44,6 +44,6 @@ __all__ = [
 ]
 
 # Two settings side by side and their difference (issue: explore like a researcher).
-from charts.compare import Comparison, compare, compare_heatmaps, difference_heatmap
+from charts.compare import Comparison, compare_heatmaps, comparison, difference_heatmap
 
-__all__ += ["Comparison", "compare", "compare_heatmaps", "difference_heatmap"]
+__all__ += ["Comparison", "compare_heatmaps", "comparison", "difference_heatmap"]

@@ -1,5 +1,5 @@
 """Two settings side by side: two heatmaps on one colour range, and their difference on a
-diverging scale centred at 0. Data step (compare) and figure step (compare_heatmaps) apart.
+diverging scale centred at 0. Data step (comparison) and figure step (compare_heatmaps) apart.
 
 Three separate figures, not one with three panels: each keeps the lessons' heatmap (its own
 colour bar, cell numbers, hover and text alternative), the page can put them in columns that
@@ -52,7 +52,7 @@ def symmetric_range(tensor: torch.Tensor) -> Range:
     return (-m, m)
 
 
-def compare(a: torch.Tensor, b: torch.Tensor, *, from_zero: bool = False) -> Comparison:
+def comparison(a: torch.Tensor, b: torch.Tensor, *, from_zero: bool = False) -> Comparison:
     """The data of a comparison. a, b: (T, S), same shape; from_zero: the shared range starts
     at 0 (weights), as charts.shared_range."""
     if a.shape != b.shape:
@@ -164,7 +164,7 @@ def compare_heatmaps(
     data (scores), as attention_heatmap. Token text is escaped by the builders."""
     if len(titles) not in (2, 3):
         raise ValueError("titles: two (a, b) or three (a, b, difference)")
-    data = compare(a, b, from_zero=weights)
+    data = comparison(a, b, from_zero=weights)
     diff_title = titles[2] if len(titles) == 3 else f"Difference: {titles[0]} − {titles[1]}"
     first, second = (
         attention_heatmap(

@@ -77,9 +77,11 @@ def cell_lines(cell: CellArithmetic, *, vectors: str = "qk", head: int | None = 
     name = "ω"
     if vectors != "x":
         d_k = round(1.0 / cell.scale**2)
-        lines.append(
-            f"s{ij} = ω{ij} / √d_k = {fmt(cell.score)} / √{d_k} = {fmt(cell.scaled_score)}"
-        )
+        if math.isclose(cell.scale, scale_for(d_k), rel_tol=1e-12):
+            how = f"ω{ij} / √d_k = {fmt(cell.score)} / √{d_k}"
+        else:
+            how = f"ω{ij} × {cell.scale:g} = {fmt(cell.score)} × {cell.scale:g}"
+        lines.append(f"s{ij} = {how} = {fmt(cell.scaled_score)}")
         name = "s"
     hidden = cell.row_hidden.tolist()
     if cell.masked:

@@ -437,6 +437,8 @@ def test_swapping_two_words_changes_weights_and_the_identity_does_not(model, sen
     for i, j in [(0, 0), (2, 6), (6, 2), (T - 1, 1), (3, 4)]:
         assert torch.allclose(result.other[:, :, i, j], swapped[:, :, where[i], where[j]])
     assert torch.allclose(result.difference, result.other - result.original)
+    given_original = order_comparison(model, encoding.ids, order, original=result.original)
+    assert torch.equal(given_original.difference, result.difference)
     assert float(result.difference.abs().max()) > 1e-3  # position embeddings matter
     with pytest.raises(ValueError):
         order_comparison(model, encoding.ids, [0] * T)

@@ -16,7 +16,7 @@ from attention import SEED_TOKENS, causal_attention, init_linear_qkv, seed_input
 from attention import trainable_attention as trainable
 from attention.trainable import init_qkv_weights
 from charts import style
-from charts.compare import DIFFERENCE_COLORSCALE, compare, compare_heatmaps, symmetric_range
+from charts.compare import DIFFERENCE_COLORSCALE, compare_heatmaps, comparison, symmetric_range
 
 TOKENS = list(SEED_TOKENS)
 
@@ -111,7 +111,7 @@ def test_symmetric_range_of_all_zeros_and_of_no_finite_value():
 
 def test_compare_rejects_different_shapes_and_wrong_titles():
     with pytest.raises(ValueError, match="compare"):
-        compare(torch.zeros(2, 2), torch.zeros(3, 3))
+        comparison(torch.zeros(2, 2), torch.zeros(3, 3))
     with pytest.raises(ValueError, match="titles"):
         compare_heatmaps(torch.zeros(2, 2), torch.zeros(2, 2), ["a", "b"], ("only one",))
 

@@ -238,3 +238,14 @@ def test_rule_and_flow_texts_state_their_numbers():
     assert "0.5" in head_rule_text(0.5) and MIXED in head_rule_text(0.5)
     assert "16,384" in FLOW_TEXT and f"{128 * 128:,}" == "16,384"
     assert f"{7 * 128}" in FLOW_TEXT and f"{6 * 128 * 128:,}" in FLOW_TEXT
+
+
+def test_a_scale_that_is_not_one_over_root_d_k_is_written_as_a_product():
+    from attention.analysis import cell_arithmetic
+    from lessons.explore import cell_lines
+
+    x = seed_inputs()
+    cell = cell_arithmetic(x, x, 0, 1, scale=0.25)
+    assert cell_lines(cell)[1].startswith("s(1, 2) = ω(1, 2) / √d_k = ")  # 0.25 = 1/√16
+    cell = cell_arithmetic(x, x, 0, 1, scale=0.3)
+    assert cell_lines(cell)[1].startswith("s(1, 2) = ω(1, 2) × 0.3 = ")
