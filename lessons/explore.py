@@ -31,7 +31,7 @@ from attention.simple import simple_attention
 from attention.trainable import QKVWeights, TrainableSteps, trainable_attention
 from lessons import lesson4
 from lessons.lesson1 import SHUFFLE_TOL, shuffled_order
-from lessons.numbers import elide, fmt, fmt_factor
+from lessons.numbers import elide, fmt_any, fmt_factor
 
 # ---- one cell's arithmetic ---------------------------------------------------------------------
 
@@ -50,7 +50,7 @@ def _pair(i: int, j: int) -> str:
 
 def _sum_text(values: Sequence[float], hidden: Sequence[bool]) -> str:
     """'0.8 + 0.9 + 1.0000' over the visible entries, elided when long."""
-    parts = [fmt(v) for v, h in zip(values, hidden, strict=True) if not h]
+    parts = [fmt_any(v) for v, h in zip(values, hidden, strict=True) if not h]
     return " + ".join(elide(parts))
 
 
@@ -73,15 +73,15 @@ def cell_lines(cell: CellArithmetic, *, vectors: str = "qk", head: int | None = 
             ]
         )
     )
-    lines.append(f"ω{ij} = {left}({i + 1}) · {right}({j + 1}) = {products} = {fmt(cell.score)}")
+    lines.append(f"ω{ij} = {left}({i + 1}) · {right}({j + 1}) = {products} = {fmt_any(cell.score)}")
     name = "ω"
     if vectors != "x":
-        d_k = round(1.0 / cell.scale**2)
-        if math.isclose(cell.scale, scale_for(d_k), rel_tol=1e-12):
-            how = f"ω{ij} / √d_k = {fmt(cell.score)} / √{d_k}"
+        d_k = round(1.0 / cell.scale**2) if cell.scale > 0 else 0
+        if d_k >= 1 and math.isclose(cell.scale, scale_for(d_k), rel_tol=1e-12):
+            how = f"ω{ij} / √d_k = {fmt_any(cell.score)} / √{d_k}"
         else:
-            how = f"ω{ij} × {cell.scale:g} = {fmt(cell.score)} × {cell.scale:g}"
-        lines.append(f"s{ij} = {how} = {fmt(cell.scaled_score)}")
+            how = f"ω{ij} × {cell.scale:g} = {fmt_any(cell.score)} × {cell.scale:g}"
+        lines.append(f"s{ij} = {how} = {fmt_any(cell.scaled_score)}")
         name = "s"
     hidden = cell.row_hidden.tolist()
     if cell.masked:
@@ -94,13 +94,14 @@ def cell_lines(cell: CellArithmetic, *, vectors: str = "qk", head: int | None = 
     else:
         lines += [
             f"softmax over row {i + 1} subtracts its largest score first (this does not "
-            f"change a{ij}): max = {fmt(cell.row_max)}",
-            f"exp({name}{ij} − max) = exp({fmt(cell.masked_score)} − {fmt(cell.row_max)}) "
-            f"= {fmt(cell.exp_term)}",
+            f"change a{ij}): max = {fmt_any(cell.row_max)}",
+            f"exp({name}{ij} − max) = exp({fmt_any(cell.masked_score)} − {fmt_any(cell.row_max)}) "
+            f"= {fmt_any(cell.exp_term)}",
             f"sum over the row's {'visible ' if any(hidden) else ''}keys l: "
             f"Σ exp({name}({i + 1}, l) − max) = "
-            f"{_sum_text(cell.row_exp_terms.tolist(), hidden)} = {fmt(cell.row_exp_sum)}",
-            f"a{ij} = {fmt(cell.exp_term)} / {fmt(cell.row_exp_sum)} = {fmt(cell.attn_weight)}",
+            f"{_sum_text(cell.row_exp_terms.tolist(), hidden)} = {fmt_any(cell.row_exp_sum)}",
+            f"a{ij} = {fmt_any(cell.exp_term)} / {fmt_any(cell.row_exp_sum)} "
+            f"= {fmt_any(cell.attn_weight)}",
         ]
     lines += dropout_lines(cell, vectors)
     return lines
@@ -121,12 +122,13 @@ def dropout_lines(cell: CellArithmetic, vectors: str) -> list[str]:
     factor = 1.0 / (1.0 - p)
     lines = [
         f"dropout (p = {p:g}) acts after the softmax: each weight is kept with probability "
-        f"1 − p and multiplied by 1/(1 − p) = {fmt(factor)}, or dropped (set to 0)"
+        f"1 − p and multiplied by 1/(1 − p) = {fmt_any(factor)}, or dropped (set to 0)"
     ]
     ij = _pair(cell.query_index, cell.key_index)
     if cell.kept is True:
         lines.append(
-            f"a{ij} was kept: {fmt(cell.attn_weight)} × {fmt(factor)} = {fmt(cell.dropped_weight)}"
+            f"a{ij} was kept: {fmt_any(cell.attn_weight)} × {fmt_any(factor)} "
+            f"= {fmt_any(cell.dropped_weight)}"
         )
     elif cell.kept is False:
         lines.append(f"a{ij} was dropped: 0")
