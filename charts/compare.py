@@ -87,7 +87,7 @@ def difference_alt(
     i, j = divmod(int(size.flatten().argmax()), S)
     value = float(data[i, j])
     return (
-        text + f" Largest difference in size: query {labels[i]}, key {labels[j]} "
+        text + f" Largest in size: query {labels[i]}, key {labels[j]} "
         f"({value:+.{style.HOVER_DECIMALS}f})."
     )
 
