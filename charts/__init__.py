@@ -42,3 +42,8 @@ __all__ = [
     "weights_by_query",
     "weights_grouped_bar",
 ]
+
+# Two settings side by side and their difference (issue: explore like a researcher).
+from charts.compare import Comparison, compare_heatmaps, comparison, difference_heatmap
+
+__all__ += ["Comparison", "compare_heatmaps", "comparison", "difference_heatmap"]
