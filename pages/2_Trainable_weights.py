@@ -171,7 +171,7 @@ if show(4):
         min_value=1.0,
         max_value=lesson2.MAX_FACTOR,
         value=lesson2.DEFAULT_FACTOR,
-        step=0.5,
+        step=lesson2.FACTOR_STEP,
         key="l2_factor",
         persist_state="session",
         bind="query-params",
@@ -180,9 +180,12 @@ if show(4):
     scale = lesson2.scaling(steps.scaled_scores[q], factor)
     plot(
         charts.grouped_bars(
-            {"softmax(scores)": scale.before, f"softmax({factor:g} × scores)": scale.after},
+            {
+                "softmax(ω / √d_k)": scale.before,
+                f"softmax({factor:g} × ω / √d_k)": scale.after,
+            },
             tokens,
-            title=f"Softmax of the scores, and of {factor:g} × the scores",
+            title=f"Softmax of the scaled scores ω(i, j) / √d_k, and of {factor:g} × them",
             y_title="weight",
             styles=(("#0072B2", ""), ("#D55E00", "/")),
             present=presenting(),
@@ -202,7 +205,7 @@ if show(4):
         f"entries (seed above). At d_k = 512 the sample variance of q · k is "
         f"{curve.var_unscaled[-1]:.0f}; divided by √d_k it is {curve.var_scaled[-1]:.2f}."
     )
-    st.caption(lesson2.mean_sentence(result))
+    st.caption(lesson2.mean_sentence(result, x))
 
 if show(5):
     st.header("The same attention as a class, two ways")
