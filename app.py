@@ -113,16 +113,7 @@ def section_context(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor)
 
 def heatmap(matrix: torch.Tensor, tokens: list[str], title: str, key: str, scores: bool, where):
     """A (T, T) heatmap of scores or weights, rows and columns labelled by the tokens."""
-    name = "score" if scores else "weight"
-    figure = charts.attention_heatmap(
-        matrix,
-        tokens,
-        title=title,
-        value_name=name,
-        weights=not scores,
-        present=presenting(),
-    )
-    plot(present.fit(figure), key=key, container=where)
+    page.heatmap(matrix, tokens, title, key, scores=scores, axes=charts.X_AXES, container=where)
 
 
 def section_matrices(

@@ -45,6 +45,21 @@ VARIANCE_D_KS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 VARIANCE_SAMPLES = 2000
 WALK_QUERY = 1  # the book walks through query 2 (0-based 1)
 
+BUILDS_ON = (
+    "In lesson 1 each input x(i) was compared with the others directly: ω(i, j) = x(i) · x(j). "
+    "Here each token first gets three vectors, each a learned linear map of its input: a "
+    "**query** q(i) (what this token looks for), a **key** k(j) (what it offers to others) and "
+    "a **value** v(j) (what it passes on). The maps are the weight matrices **W_query**, "
+    "**W_key** and **W_value**, which training adjusts."
+)
+STEPS = [
+    "One query, step by step",
+    "All queries at once: Q, K, V",
+    "Scores, then scaling by √d_k",
+    "Weights and context vectors",
+    "Why scale by √d_k?",
+    "The same attention as a class, two ways",
+]
 SOURCE = (
     'Source: Sebastian Raschka, "Build a Large Language Model (From Scratch)", chapter 3 '
     "(self-attention with trainable weights). The steps, the seed 123 and d_out = 2 are the "

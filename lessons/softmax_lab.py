@@ -306,6 +306,15 @@ def scale_sentence(scale: float) -> str:
     )
 
 
+STEPS = [
+    "Your row of scores ω",
+    "Three normalisations side by side",
+    "Where sum normalisation breaks: negative scores",
+    "Where the naive softmax breaks: large scores",
+    "Predict, then reveal",
+]
+
+
 # Predict, then reveal --------------------------------------------------------------------------
 
 

@@ -45,15 +45,8 @@ info = page.start(PATH)
 st.session_state.setdefault(SCORES, list(lab.GOLDEN_SCORES))
 st.session_state.setdefault(W_SCORES, lab.scores_text(st.session_state[SCORES]))
 page.header(info, "Softmax lab", "from scores to weights, and where it can go wrong")
-show = page.steps(
-    [
-        "Your row of scores ω",
-        "Three normalisations side by side",
-        "Where sum normalisation breaks",
-        "Where the naive softmax breaks",
-        "Predict, then reveal",
-    ]
-)
+STEPS = lab.STEPS
+show = page.steps(STEPS)
 
 if show(0):
     st.markdown(
@@ -65,7 +58,7 @@ if show(0):
         "model, so you also see where the first two break."
     )
     st.page_link(LESSON_1, label="Back to lesson 1: simple self-attention", icon=":material/undo:")
-    st.header("Your row of scores ω")
+    page.heading(STEPS[0])
     st.text_input(
         f"Scores ω, {lab.MIN_SCORES} to {lab.MAX_SCORES} numbers separated by commas (press Enter)",
         key=W_SCORES,
@@ -100,7 +93,7 @@ else:
     st.markdown(lab.scale_sentence(scale))
 
 if show(1):
-    st.header("Three normalisations side by side")
+    page.heading(STEPS[1])
     st.markdown(
         "- **sum normalisation**: m·ω(j) / Σ_l m·ω(l)\n"
         "- **naive softmax**: exp(m·ω(j)) / Σ_l exp(m·ω(l))\n"
@@ -134,7 +127,7 @@ if show(1):
     )
 
 if show(2):
-    st.header("Where sum normalisation breaks: negative scores")
+    page.heading(STEPS[2])
     st.markdown(
         "Dividing by the sum only gives sensible weights when every score is positive or 0, "
         "and at least one is above 0. "
@@ -149,7 +142,7 @@ if show(2):
     )
 
 if show(3):
-    st.header("Where the naive softmax breaks: large scores")
+    page.heading(STEPS[3])
     st.markdown(
         f"A float32 holds numbers up to about 3.4 × 10³⁸, so exp(m·ω) overflows to **inf** as "
         f"soon as m·ω is above about {lab.EXP_LIMIT:.2f}, and inf / inf is **NaN** (not a "
@@ -176,7 +169,7 @@ if show(3):
     st.code(lab.stable_steps(row), language=None, wrap_lines=True)
 
 if show(4):
-    st.header("Predict, then reveal")
+    page.heading(STEPS[4])
     st.markdown(
         "Guess first, then check. The answers are computed from your current row m·ω, so "
         "they follow every change you make to the scores or to m."
