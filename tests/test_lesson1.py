@@ -217,6 +217,12 @@ def test_the_glossary_explains_the_lessons_jargon():
         "head",
         "causal mask",
         "dropout",
+        "LayerNorm",
+        "residual connection",
+        "feed-forward",
+        "GELU",
+        "one-hot",
+        "contrastive objective",
     ]:
         assert any(word in term for term in terms), word
     assert glossary.lookup("softmax").term == "softmax"
