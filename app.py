@@ -59,7 +59,7 @@ def section_scores(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor, 
     walk = lesson.walk
     st.markdown(lesson1.SCORES_TEXT)
     ask = lesson1.prediction(walk)
-    inputs_id = (tuple(tokens), tuple(map(tuple, x.tolist())), walk.query_index)
+    inputs_id = quiz.inputs_id(tokens, x, walk.query_index)
     quiz.ask("l1_top_score", inputs_id, ask, "tokens, vectors or query")
     figure = present.fit(
         charts.scores_bar(walk.attn_scores, tokens, walk.query_index, present=presenting())

@@ -140,24 +140,33 @@ def weights_table(lab: LabRow) -> dict[str, list[str]]:
     }
 
 
+def _entries_table(lab: LabRow, columns: dict[str, torch.Tensor]) -> dict[str, list[str]]:
+    """A table with one row per entry: its label, then each (T,) column as text."""
+    return {"entry": lab.labels} | {name: column(values) for name, values in columns.items()}
+
+
 def naive_table(lab: LabRow) -> dict[str, list[str]]:
     """exp(m·ω) straight away, and the naive softmax."""
-    return {
-        "entry": lab.labels,
-        "m·ω": column(lab.row),
-        "exp(m·ω)": column(lab.exp_naive),
-        "naive softmax": column(lab.weights["naive_softmax"]),
-    }
+    return _entries_table(
+        lab,
+        {
+            "m·ω": lab.row,
+            "exp(m·ω)": lab.exp_naive,
+            "naive softmax": lab.weights["naive_softmax"],
+        },
+    )
 
 
 def stable_table(lab: LabRow) -> dict[str, list[str]]:
     """The shift by the largest score, its exp, and the stable softmax."""
-    return {
-        "entry": lab.labels,
-        "m·ω − max": column(lab.shifted),
-        "exp(m·ω − max)": column(lab.exp_stable),
-        "softmax (stable)": column(lab.weights["softmax"]),
-    }
+    return _entries_table(
+        lab,
+        {
+            "m·ω − max": lab.shifted,
+            "exp(m·ω − max)": lab.exp_stable,
+            "softmax (stable)": lab.weights["softmax"],
+        },
+    )
 
 
 def stable_steps(lab: LabRow) -> str:

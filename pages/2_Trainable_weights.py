@@ -108,12 +108,9 @@ if show(2):
             container=column,
         )
     ask = lesson2.scale_question(steps)
-    inputs_id = (
-        tuple(tokens),
-        tuple(x.flatten().tolist()),
-        tuple(steps.queries.flatten().tolist()),
+    quiz.ask(
+        "l2_scale", quiz.inputs_id(tokens, x, steps.queries), ask, "tokens, vectors or weights"
     )
-    quiz.ask("l2_scale", inputs_id, ask, "tokens, vectors or weights")
 
 if show(3):
     page.heading(STEPS[3])

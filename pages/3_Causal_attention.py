@@ -53,12 +53,7 @@ if show(0):
         "it, shuffling the tokens just shuffles the output rows (lesson 1 shows this)."
     )
     ask = lesson3.rows_question(result)
-    inputs_id = (
-        tuple(tokens),
-        tuple(x.flatten().tolist()),
-        tuple(steps.queries.flatten().tolist()),
-    )
-    quiz.ask("l3_rows", inputs_id, ask, "tokens, vectors or weights")
+    quiz.ask("l3_rows", quiz.inputs_id(tokens, x, steps.queries), ask, "tokens, vectors or weights")
 
 if show(1):
     page.heading(STEPS[1])

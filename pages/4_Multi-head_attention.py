@@ -54,8 +54,9 @@ if show(0):
     if ask is None:
         st.caption("With two heads or more, a question appears here.")
     else:
-        inputs_id = (tuple(tokens), tuple(x.flatten().tolist()), settings)
-        quiz.ask("l4_heads", inputs_id, ask, "tokens, vectors or settings")
+        quiz.ask(
+            "l4_heads", quiz.inputs_id(tokens, x, settings), ask, "tokens, vectors or settings"
+        )
 
 if show(1):
     page.heading(STEPS[1])

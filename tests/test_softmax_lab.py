@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 from app_support import open_app, page_markdown, step_label
+from lab_support import expected as expected_by_method
 from streamlit.testing.v1 import AppTest
 
+from lessons import softmax_lab as lab
 from lessons.catalog import PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,14 +83,8 @@ def texts(elements) -> str:
 
 
 def expected(scores: list[float], scale: float = 1.0) -> dict[str, torch.Tensor]:
-    """The three normalisations, computed here independently in float32."""
-    row = torch.tensor(scores, dtype=torch.float32) * scale
-    exp = torch.exp(row)
-    return {
-        "sum normalisation": row / row.sum(),
-        "naive softmax": exp / exp.sum(),
-        "softmax (stable)": torch.nn.functional.softmax(row, dim=0),
-    }
+    """The three normalisations by their names on the page, computed independently."""
+    return {lab.METHODS[m]: w for m, w in expected_by_method(scores, scale).items()}
 
 
 def assert_close(actual, wanted, atol: float) -> None:

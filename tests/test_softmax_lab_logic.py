@@ -8,20 +8,10 @@ import math
 
 import pytest
 import torch
+from lab_support import expected
 
 from lessons import softmax_lab as lab
 from lessons.validate import InputError
-
-
-def expected(scores: list[float], scale: float = 1.0) -> dict[str, torch.Tensor]:
-    """The three normalisations, computed here independently in float32."""
-    row = torch.tensor(scores, dtype=torch.float32) * scale
-    exp = torch.exp(row)
-    return {
-        "sum": row / row.sum(),
-        "naive_softmax": exp / exp.sum(),
-        "softmax": torch.nn.functional.softmax(row, dim=0),
-    }
 
 
 def close(actual: torch.Tensor, wanted, atol: float = 1e-6) -> None:
