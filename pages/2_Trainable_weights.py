@@ -29,7 +29,8 @@ tokens, x = page.lesson_opening(
 )  # x: (T, d_in)
 T, d_in = x.shape
 
-d_out, seed = qkv.d_out_and_seed("l2", default_seed=lesson2.DEFAULT_SEED)
+with page.settings_area():
+    d_out, seed = qkv.d_out_and_seed("l2", default_seed=lesson2.DEFAULT_SEED)
 weights = qkv.qkv_weights("l2", init_qkv_weights, d_out, seed)
 result = lesson2.compute(x, weights)
 steps, d_k = result.steps, result.d_k

@@ -22,7 +22,8 @@ tokens, x = page.lesson_opening(
 )  # x: (T, d_in)
 T, d_in = x.shape
 
-d_out, seed = qkv.d_out_and_seed("l3", default_seed=lesson3.DEFAULT_SEED)
+with page.settings_area():
+    d_out, seed = qkv.d_out_and_seed("l3", default_seed=lesson3.DEFAULT_SEED)
 weights = qkv.qkv_weights("l3", init_linear_qkv, d_out, seed)
 result = lesson3.compute(x, weights)
 steps = result.steps

@@ -21,12 +21,13 @@ tokens, x = page.lesson_opening(
 )  # x: (T, d_in)
 T, d_in = x.shape
 
-settings = qkv.multihead_settings()
-h, hd, d_out = settings.num_heads, settings.head_dim, settings.d_out
-st.markdown(
-    f"d_out = num_heads × head_dim = {h} × {hd} = **{d_out}**. The weights start from "
-    f"`torch.manual_seed({settings.seed})` and `nn.Linear` layers."
-)
+with page.settings_area():
+    settings = qkv.multihead_settings()
+    h, hd, d_out = settings.num_heads, settings.head_dim, settings.d_out
+    st.markdown(
+        f"d_out = num_heads × head_dim = {h} × {hd} = **{d_out}**. The weights start from "
+        f"`torch.manual_seed({settings.seed})` and `nn.Linear` layers."
+    )
 result = lesson4.compute(x, settings)
 split = result.split
 STEPS = lesson4.STEPS

@@ -39,7 +39,7 @@ def header(page: catalog.Page, title: str, subtitle: str) -> None:
     where = f"Lesson {page.lesson} of {catalog.LESSON_COUNT}" if page.lesson else page.label
     if present.presenting():  # one short line, so a step's picture fits on a projector
         line, words = st.columns([5, 1], vertical_alignment="center")
-        line.markdown(f"**{title}** · {where}")
+        line.markdown(f"**{title}**" if where == title else f"**{title}** · {where}")
         with words:
             glossary_popover()
         return
@@ -56,6 +56,14 @@ def intro(builds_on: str, source: str) -> None:
     with st.expander("What this lesson builds on") if present.presenting() else st.container():
         st.markdown(builds_on)
         st.caption(source)
+
+
+def settings_area():  # -> a Streamlit container
+    """Where a lesson's settings go: in a closed "Settings" expander while presenting (so each
+    step starts near the top of a projector), otherwise in the page."""
+    if present.presenting():
+        return st.expander("Settings", icon=":material/tune:")
+    return st.container()
 
 
 def lesson_opening(
