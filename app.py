@@ -59,7 +59,7 @@ def section_scores(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor, 
     walk = lesson.walk
     st.markdown(lesson1.SCORES_TEXT)
     ask = lesson1.prediction(walk)
-    inputs_id = (tuple(tokens), tuple(map(tuple, x.tolist())), walk.query_index)
+    inputs_id = quiz.inputs_id(tokens, x, walk.query_index)
     quiz.ask("l1_top_score", inputs_id, ask, "tokens, vectors or query")
     figure = present.fit(
         charts.scores_bar(walk.attn_scores, tokens, walk.query_index, present=presenting())
@@ -113,16 +113,7 @@ def section_context(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor)
 
 def heatmap(matrix: torch.Tensor, tokens: list[str], title: str, key: str, scores: bool, where):
     """A (T, T) heatmap of scores or weights, rows and columns labelled by the tokens."""
-    name = "score" if scores else "weight"
-    figure = charts.attention_heatmap(
-        matrix,
-        tokens,
-        title=title,
-        value_name=name,
-        weights=not scores,
-        present=presenting(),
-    )
-    plot(present.fit(figure), key=key, container=where)
+    page.heatmap(matrix, tokens, title, key, scores=scores, axes=charts.X_AXES, container=where)
 
 
 def section_matrices(

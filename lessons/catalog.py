@@ -19,6 +19,7 @@ class Page(NamedTuple):
     icon: str
     title: str  # the browser tab's title, after "Attention Explorer: "
     lesson: int | None = None  # 1..LESSON_COUNT for the numbered lessons
+    steps: bool = True  # shown one step at a time while presenting (with its own controls)
 
 
 PAGE_LIST: tuple[Page, ...] = (
@@ -53,7 +54,11 @@ PAGE_LIST: tuple[Page, ...] = (
     ),
     Page("pages/6_Softmax_lab.py", "Softmax lab", ":material/science:", "softmax lab"),
     Page(
-        "pages/1_About_attention.py", "About attention", ":material/menu_book:", "about attention"
+        "pages/1_About_attention.py",
+        "About attention",
+        ":material/menu_book:",
+        "about attention",
+        steps=False,
     ),
 )
 PATHS = frozenset(page.path for page in PAGE_LIST)

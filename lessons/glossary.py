@@ -30,6 +30,12 @@ ENTRIES: tuple[Entry, ...] = (
         "value vectors (in lesson 1, of the inputs x(j) themselves).",
     ),
     Entry(
+        "contrastive objective",
+        "A training goal that pulls the vectors of matching pairs (for example a question and "
+        "its answer) closer together than the vectors of pairs that do not match. Lesson 5's "
+        "model was fine-tuned this way.",
+    ),
+    Entry(
         "d, d_in, d_out, d_k",
         "Sizes of vectors. d or d_in: the length of each input vector x(i). d_out: the "
         "length of the queries, keys and values after the projection. d_k: the length of "
@@ -58,9 +64,22 @@ ENTRIES: tuple[Entry, ...] = (
         "dropout are switched off. model.train() switches them back on.",
     ),
     Entry(
+        "feed-forward block (GELU)",
+        "The part of a transformer layer that works on each token's vector on its own: a "
+        "linear layer that widens it (in lesson 5's model from 384 to 1536 numbers), the GELU "
+        "function (GELU(x) = x · Φ(x), with Φ the standard normal distribution function: a "
+        "smooth curve close to max(0, x)), and a linear layer back to the first size.",
+    ),
+    Entry(
         "head",
         "One attention with its own W_query, W_key and W_value. Multi-head attention runs "
         "several heads side by side and joins their context vectors (lesson 4).",
+    ),
+    Entry(
+        "LayerNorm",
+        "Layer normalisation: each token's vector is shifted and rescaled so that its numbers "
+        "have mean 0 and variance close to 1, then multiplied by a learned scale and shifted "
+        "by a learned offset (one of each per position in the vector).",
     ),
     Entry(
         "nn.Linear",
@@ -68,10 +87,20 @@ ENTRIES: tuple[Entry, ...] = (
         "(d_out, d_in) and b is an optional bias. With bias=False it is one matrix product.",
     ),
     Entry(
+        "one-hot",
+        "A row with one entry 1 and every other entry 0. A softmax row comes close to one-hot "
+        "when one score is far above the others.",
+    ),
+    Entry(
         "query, key, value q(i), k(j), v(j)",
         "Three vectors made from each input by multiplying it with W_query, W_key and "
         "W_value. The query of token i is compared with the key of every token j to give "
         "the scores; the values are what the weighted sum adds up (lesson 2).",
+    ),
+    Entry(
+        "residual connection",
+        "Adding a block's input to its output, x + block(x): the block changes the vector "
+        "rather than replacing it (lesson 5).",
     ),
     Entry(
         "scores ω(i, j)",

@@ -45,7 +45,7 @@ DEFAULT_QUERY = 0
 SHUFFLE_TOL = 1e-6  # shuffled outputs must equal the permuted originals within this
 # Scores whose float32 softmax is exactly 1 and exactly 0 (a demonstration of rounding).
 ROUNDING_SCORES = (0.0, -20.0, -110.0)
-# The score matrix the way the notebook first computes it, then as one matrix product (the
+# The score matrix with a double loop over every pair, then as one matrix product (the
 # tests run both and compare them with attention.attn_scores_loop).
 LOOP_CODE = """attn_scores = torch.empty(T, T)
 for i, x_i in enumerate(inputs):
@@ -53,8 +53,8 @@ for i, x_i in enumerate(inputs):
         attn_scores[i, j] = torch.dot(x_i, x_j)"""
 MATRIX_CODE = "attn_scores = inputs @ inputs.T  # (T, d) x (d, T) -> (T, T)"
 SCORES_CODE = (
-    f"# The notebook's double loop\n{LOOP_CODE}\n\n# The same scores as one matrix product\n"
-    f"{MATRIX_CODE}"
+    f"# A double loop over queries and keys\n{LOOP_CODE}\n\n"
+    f"# The same scores as one matrix product\n{MATRIX_CODE}"
 )
 METHOD_LABELS = {
     "sum": "sum normalisation",
@@ -102,10 +102,10 @@ TOP_SCORE_EXPLANATION = (
 WEIGHTS_TEXT = (
     "Scores can be any size, so we **normalise** each query's row into weights a(i, j) that "
     "add up to 1. Three ways, side by side:\n"
-    "- **sum normalisation** (the notebook's first try): ω(i, j) / Σⱼ ω(i, j). The weights "
+    "- **sum normalisation** (the notebook's first try): ω(i, j) / Σ_l ω(i, l). The weights "
     "add up to 1, but a negative score gives a negative weight, and scores that add up to 0 "
     "give no weights at all.\n"
-    "- **naive softmax**: exp(ω(i, j)) / Σⱼ exp(ω(i, j)). In exact arithmetic every "
+    "- **naive softmax**: exp(ω(i, j)) / Σ_l exp(ω(i, l)). In exact arithmetic every "
     "weight is positive, but in float32 exp overflows for scores above about 88.\n"
     "- **softmax (stable)**: the same, computed as exp(ω − max ω) / Σ exp(ω − max ω), as "
     "PyTorch's `torch.softmax` does. The lesson goes on with these weights."
@@ -120,7 +120,8 @@ OVERFLOW_TEXT = (
     "so every exp is at most 1, and gets the right answer."
 )
 WHY_SOFTMAX_TEXT = (
-    "**Why softmax?** Every weight is positive even when scores are negative; a larger score "
+    "**Why softmax?** In exact arithmetic every weight is positive, even when scores are "
+    "negative; a larger score "
     "never gets a smaller weight, and large scores stand out more (exp grows fast); and it is "
     "smooth, so during training every score gets a gradient. Subtracting the row's largest "
     "score changes nothing mathematically but keeps exp from overflowing."
@@ -131,9 +132,10 @@ CONTEXT_TEXT = (
     "z(i) is an average that leans towards the tokens with the most weight."
 )
 LOOP_TEXT = (
-    "The notebook first computes every score with a double loop, one dot product per pair "
-    "(i, j). Stacking the vectors as the rows of a matrix X (T × d), the same T × T scores are "
-    "one matrix product, **Ω = X Xᵀ**. Then **A = softmax(Ω)** row by row, and the context "
+    "A first way to compute every score is a double loop over queries and keys, one dot "
+    "product per pair (i, j), as the step-by-step walk-through above did for one query. "
+    "Stacking the vectors as the rows of a matrix X (T × d), the same T × T scores are one "
+    "matrix product, **Ω = X Xᵀ**. Then **A = softmax(Ω)** row by row, and the context "
     "vectors are **Z = A X**. Row i of each matrix is what the steps above computed for query i."
 )
 ORDER_TEXT = (
@@ -164,7 +166,7 @@ class Lesson1(NamedTuple):
     """Everything lesson 1 shows.
 
     steps: the matrices (attn_scores (T, T), attn_weights (T, T), context_vecs (T, d));
-    walk: the single-query walk-through; loop_scores: (T, T) from the notebook's double loop;
+    walk: the single-query walk-through; loop_scores: (T, T) from the double loop;
     loop_difference: max |loop - matrix|; asymmetry: max |Ω - Ωᵀ| (0 for X Xᵀ);
     shuffle: the same lesson on the tokens in another order.
     """
@@ -451,44 +453,6 @@ def projection_caption(d: int, kept: float) -> str:
 
 def _named(tokens: Sequence[str], j: int) -> str:
     return f"{j + 1}: {tokens[j]}"
-
-
-def alt_scores(tokens: Sequence[str], walk: QueryWalkthrough) -> str:
-    """The scores bar chart in words."""
-    q = walk.query_index
-    values = ", ".join(
-        f"{_named(tokens, j)} {fmt(v)}" for j, v in enumerate(walk.attn_scores.tolist())
-    )
-    best = top_keys(walk) if bool(walk.attn_scores.isfinite().all()) else []
-    top = f" The largest is key {' and '.join(_named(tokens, j) for j in best)}." if best else ""
-    return f"Bar chart of the scores ω({q + 1}, j) of query {_named(tokens, q)}: {values}.{top}"
-
-
-def alt_weights(tokens: Sequence[str], walk: QueryWalkthrough) -> str:
-    """The grouped bar chart of the three normalisations in words (softmax weights listed)."""
-    q = walk.query_index
-    values = ", ".join(
-        f"{_named(tokens, j)} {fmt(v)}" for j, v in enumerate(walk.attn_weights.tolist())
-    )
-    return (
-        f"Grouped bar chart of the weights a({q + 1}, j) of query {_named(tokens, q)} by sum "
-        f"normalisation, naive softmax and softmax. The softmax weights: {values}."
-    )
-
-
-def alt_matrix(tokens: Sequence[str], matrix: torch.Tensor, name: str) -> str:
-    """A (T, T) heatmap in words: its range and, for each query row, the key with the most."""
-    if not bool(matrix.isfinite().all()):
-        return f"Heatmap of the {name}, {len(tokens)} by {len(tokens)}; some values are not finite."
-    rows = "; ".join(
-        f"row {_named(tokens, i)}: largest at key {_named(tokens, int(row.argmax()))}"
-        for i, row in enumerate(matrix)
-    )
-    return (
-        f"Heatmap of the {name}, {len(tokens)} by {len(tokens)}, rows the queries i and columns "
-        f"the keys j, values from {fmt(float(matrix.min()))} to {fmt(float(matrix.max()))}. "
-        f"{rows}."
-    )
 
 
 # Export ---------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import torch
 
+from attention import SEED_INPUTS
 from attention.causal import CausalSteps
 from attention.trainable import (
     QKVWeights,
@@ -34,12 +35,31 @@ from lessons.question import Question
 
 DEFAULT_SEED = 123  # the book's torch.manual_seed(123) before torch.rand(d_in, d_out)
 DEFAULT_D_OUT = 2
-DEFAULT_FACTOR = 4.0
-MAX_FACTOR = 64.0  # enough for the seed example to saturate (largest weight above 0.8)
+# On the seed example (d_out = 2) the largest softmax derivative first shrinks at factors 51.5,
+# 38, 36, 32 and 73 for queries 1-5, and every derivative by 106.5, 79, 75.5, 66.5 and 151.5:
+# the default shows the shrinking for every query, the maximum shows all of it.
+DEFAULT_FACTOR = 128.0
+MAX_FACTOR = 256.0
+FACTOR_STEP = 0.5  # the slider's step; needed_factor searches the same grid
 VARIANCE_D_KS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 VARIANCE_SAMPLES = 2000
 WALK_QUERY = 1  # the book walks through query 2 (0-based 1)
 
+BUILDS_ON = (
+    "In lesson 1 each input x(i) was compared with the others directly: ω(i, j) = x(i) · x(j). "
+    "Here each token first gets three vectors, each a learned linear map of its input: a "
+    "**query** q(i) (what this token looks for), a **key** k(j) (what it offers to others) and "
+    "a **value** v(j) (what it passes on). The maps are the weight matrices **W_query**, "
+    "**W_key** and **W_value**, which training adjusts."
+)
+STEPS = [
+    "One query, step by step",
+    "All queries at once: Q, K, V",
+    "Scores, then scaling by √d_k",
+    "Weights and context vectors",
+    "Why scale by √d_k?",
+    "The same attention as a class, two ways",
+]
 SOURCE = (
     'Source: Sebastian Raschka, "Build a Large Language Model (From Scratch)", chapter 3 '
     "(self-attention with trainable weights). The steps, the seed 123 and d_out = 2 are the "
@@ -52,15 +72,16 @@ WHY_SCALE = (
     "product q_m k_m then has mean 0 and variance 1, and q · k, a sum of d_k such "
     "independent products, has variance exactly d_k. Dividing by √d_k brings it back to 1. "
     "Without it, large d_k spreads the scores far apart and the softmax saturates: one "
-    "weight near 1, the others near 0. Its derivatives with respect to the scores s(i, l) "
-    "it is given, ∂a(i, j)/∂s(i, l) = "
-    "a(i, j)(δ_jl − a(i, l)) then all shrink towards 0, the winner's own a(1 − a) "
+    "weight near 1, the others near 0. Write s(i, l) = ω(i, l) / √d_k for the scaled scores "
+    "the softmax is given; its derivatives ∂a(i, j)/∂s(i, l) = a(i, j)(δ_jl − a(i, l)) "
+    "(δ_jl is 1 when j = l, else 0) then all shrink towards 0, the winner's own a(1 − a) "
     "included, so training gets little signal from any score."
 )
 CLASSES = (
-    "The book packs these steps into a small module. **SelfAttention_v1** holds W_query, "
-    "W_key and W_value as `nn.Parameter` matrices of shape (d_in, d_out) and computes "
-    "`x @ W_query`. **SelfAttention_v2** uses `nn.Linear(d_in, d_out, bias=False)` layers: "
+    "The book packs these steps into a small module. **SelfAttention_v1** (here "
+    "`SelfAttentionV1`) holds W_query, W_key and W_value as `nn.Parameter` matrices of shape "
+    "(d_in, d_out) and computes `x @ W_query`. **SelfAttention_v2** (here `SelfAttentionV2`) uses "
+    "`nn.Linear(d_in, d_out, bias=False)` layers: "
     "an `nn.Linear` stores its weight as (d_out, d_in) and computes `x @ weight.T`. So v2 "
     "with the transposed weights Wᵀ computes exactly what v1 computes with W. (With the "
     "same seed they would still start apart: `nn.Linear` draws its weights uniformly "
@@ -73,7 +94,10 @@ class Scaling(NamedTuple):
 
     before, after: (T,) softmax of the scaled scores and of factor × them;
     grad_before, grad_after: the largest |∂a(i, j)/∂s(i, l)| over the row's softmax Jacobian;
-    winner_before, winner_after: the winner's own derivative a(1 − a)."""
+    winner_before, winner_after: the winner's own derivative a(1 − a);
+    every_smaller: no entry of the Jacobian grew in size;
+    needed: the smallest factor on the slider's grid at which the largest derivative is
+    smaller than before (None if none up to MAX_FACTOR)."""
 
     factor: float
     before: torch.Tensor
@@ -82,6 +106,8 @@ class Scaling(NamedTuple):
     grad_after: float
     winner_before: float
     winner_after: float
+    every_smaller: bool
+    needed: float | None
 
 
 class Lesson2(NamedTuple):
@@ -142,21 +168,39 @@ def compute(inputs: torch.Tensor, weights: QKVWeights) -> Lesson2:
     )
 
 
-def _softmax_gradients(weights: torch.Tensor) -> tuple[float, float]:
-    """Largest |entry| of the softmax Jacobian diag(a) − a aᵀ of a row (T,), and the winner's
-    own entry a(1 − a)."""
-    jacobian = torch.diag(weights) - torch.outer(weights, weights)  # (T, T)
-    top = float(weights.max())
-    return float(jacobian.abs().max()), top * (1 - top)
+def _jacobians(weights: torch.Tensor) -> torch.Tensor:
+    """The softmax Jacobians diag(a) − a aᵀ of rows (..., T) -> (..., T, T)."""
+    return torch.diag_embed(weights) - weights.unsqueeze(-1) * weights.unsqueeze(-2)
+
+
+def needed_factor(scaled_row: torch.Tensor) -> float | None:
+    """The smallest factor in FACTOR_STEP steps from 1 to MAX_FACTOR at which the largest
+    |∂a(i, j)/∂s(i, l)| of the row (T,) is smaller than at factor 1, or None."""
+    largest = float(_jacobians(torch.softmax(scaled_row, dim=-1)).abs().max())
+    count = round((MAX_FACTOR - 1) / FACTOR_STEP)
+    factors = 1 + FACTOR_STEP * torch.arange(1, count + 1, dtype=scaled_row.dtype)  # (F,)
+    rows = torch.softmax(factors.unsqueeze(-1) * scaled_row, dim=-1)  # (F, T)
+    shrunk = _jacobians(rows).abs().flatten(1).max(dim=-1).values < largest  # (F,)
+    return float(factors[shrunk][0]) if bool(shrunk.any()) else None
 
 
 def scaling(scaled_row: torch.Tensor, factor: float) -> Scaling:
     """Softmax of one query's scaled scores (T,) and of `factor` times them, with gradients."""
     before = torch.softmax(scaled_row, dim=-1)
     after = torch.softmax(scaled_row * factor, dim=-1)
-    grad_before, winner_before = _softmax_gradients(before)
-    grad_after, winner_after = _softmax_gradients(after)
-    return Scaling(factor, before, after, grad_before, grad_after, winner_before, winner_after)
+    jacobian_before, jacobian_after = _jacobians(before).abs(), _jacobians(after).abs()
+    top_before, top_after = float(before.max()), float(after.max())
+    return Scaling(
+        factor,
+        before,
+        after,
+        float(jacobian_before.max()),
+        float(jacobian_after.max()),
+        top_before * (1 - top_before),
+        top_after * (1 - top_after),
+        bool((jacobian_after <= jacobian_before).all()),
+        needed_factor(scaled_row),
+    )
 
 
 def scaling_sentence(scale: Scaling) -> str:
@@ -170,11 +214,27 @@ def scaling_sentence(scale: Scaling) -> str:
         f"{fmt(scale.winner_after)} after."
     )
     if scale.grad_after < scale.grad_before:
-        return text + " The softmax is saturating: every derivative got smaller."
-    return text + (
-        " The derivatives did not shrink here: this row is still far from one-hot (the "
-        "winner's a(1 − a) grows until a reaches 0.5). With one clear winner, a larger factor "
-        "makes them shrink."
+        if scale.every_smaller:
+            return (
+                text
+                + " The softmax is saturating: the largest derivative got smaller and none grew."
+            )
+        return text + (
+            " The softmax is saturating: its largest derivative got smaller, though some "
+            "others grew."
+        )
+    text += (
+        " The derivatives did not shrink here: this row is not yet close to one-hot (one "
+        "weight 1, the others 0), and the winner's a(1 − a) grows until a reaches 0.5."
+    )
+    if scale.needed is None:
+        limit = f"{MAX_FACTOR:g}"
+        return (
+            text
+            + f" For this row the largest one does not get smaller at any factor up to {limit}."
+        )
+    return (
+        text + f" For this row the largest one first gets smaller at a factor of {scale.needed:g}."
     )
 
 
@@ -200,13 +260,32 @@ def walk_lines(inputs: torch.Tensor, weights: QKVWeights, result: Lesson2) -> li
     ]
 
 
-def mean_sentence(result: Lesson2) -> str:
-    """The means of the entries of Q and K, and what they say about the variance argument."""
-    return (
-        f"Mean entry of Q: {fmt(result.mean_query)}; of K: {fmt(result.mean_key)}. The weights "
-        "start in [0, 1), and the seed inputs are between 0 and 1 too, so this lesson's queries "
-        "and keys are not zero-mean: the argument above describes the usual set-up (weights "
-        "drawn around 0), not these numbers."
+MEAN_CLOSE = 0.1  # a mean entry within this of 0 counts as close to 0
+
+
+def mean_sentence(result: Lesson2, inputs: torch.Tensor) -> str:
+    """The means of the entries of Q and K, and what they say about the variance argument;
+    inputs (T, d_in) are named only when they are the seed example's (all between 0 and 1)."""
+    seed = torch.tensor(SEED_INPUTS, dtype=inputs.dtype)
+    seed_inputs = inputs.shape == seed.shape and bool(torch.equal(inputs, seed))
+    text = f"Mean entry of Q: {fmt(result.mean_query)}; of K: {fmt(result.mean_key)}. "
+    means = (abs(result.mean_query), abs(result.mean_key))
+    if max(means) <= MEAN_CLOSE:
+        return text + (
+            f"Both are within {MEAN_CLOSE:g} of 0, as the argument above assumes (it also "
+            "assumes independent entries with variance 1, which these need not have)."
+        )
+    why = "The weights start in [0, 1)"
+    if seed_inputs:
+        why += " and the seed inputs are between 0 and 1 too"
+    far = [name for name, mean in zip("QK", means, strict=True) if mean > MEAN_CLOSE]
+    subject = (
+        "the mean entries of Q and K are" if len(far) == 2 else f"the mean entry of {far[0]} is"
+    )
+    return text + (
+        f"{why}; {subject} more than {MEAN_CLOSE:g} away from 0, so these queries and keys "
+        "are not zero-mean: the argument above describes the usual set-up (weights drawn "
+        "around 0), not these numbers."
     )
 
 

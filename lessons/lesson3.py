@@ -25,6 +25,18 @@ DEFAULT_DROPOUT_SEED = 123
 MAX_P = 0.9
 SAME_TOL = 1e-6  # a row "equals" lesson 2's when no weight differs by more
 
+BUILDS_ON = (
+    "This lesson builds on lesson 2: the same queries, keys, values and scaled scores, with "
+    "one change. A model that writes text one token at a time (like GPT) must not use tokens "
+    "that come later. **Causal attention** lets query q(i) attend only to keys k(j) with "
+    "j ≤ i: every weight above the diagonal becomes 0, and each row still adds up to 1."
+)
+STEPS = [
+    "The causal mask",
+    "Way 1 · Softmax, hide the future, renormalise",
+    "Way 2 · −∞ before the softmax",
+    "Dropout",
+]
 SOURCE = (
     'Source: Sebastian Raschka, "Build a Large Language Model (From Scratch)", chapter 3 '
     "(hiding future words with causal attention; masking additional attention weights with "

@@ -27,6 +27,26 @@ DEFAULT_CAUSAL = True
 MAX_NUM_HEADS = 8
 MAX_HEAD_DIM = 8
 
+BUILDS_ON = (
+    "This lesson builds on lessons 2 and 3: one **head** is the attention of lesson 2 (its own "
+    "W_query, W_key and W_value, scores scaled by √d_k), with lesson 3's causal mask "
+    + (
+        "(on by default; switch it off with *Causal mask* below)."
+        if DEFAULT_CAUSAL
+        else "(off by default; switch it on with *Causal mask* below)."
+    )
+    + " The idea: each head can learn its own "
+    "way of relating tokens. **Multi-head attention** runs several heads side by side on the "
+    "same tokens, each with its own weights; their context vectors are concatenated and mixed "
+    "by one more matrix, the **output projection**."
+)
+STEPS = [
+    "Each head's attention weights",
+    "Concatenate the heads, then project",
+    "The code, for these settings",
+    "Two ways to build it",
+    "One head, one query",
+]
 SOURCE = (
     'Source: Sebastian Raschka, "Build a Large Language Model (From Scratch)", chapter 3 '
     "(MultiHeadAttentionWrapper and MultiHeadAttention). Where the app differs: in the book the "
@@ -36,7 +56,9 @@ SOURCE = (
     "their own random weights and print different numbers; here the weights of build 1 are "
     "copied into build 2, so the two must agree. The book passes a dropout rate (0.0 in its "
     "examples); here there is no dropout (eval mode). The book works on a batch of two copies "
-    "of its six-token sentence; here on one sequence, your tokens."
+    "of its six-token sentence; here on one sequence, your tokens. The book's MultiHeadAttention "
+    "example uses d_out = 2 with 2 heads (head_dim = 1); the app starts at head_dim = 2 "
+    "(d_out = 4)."
 )
 
 # The weights the code uses, in x @ W orientation (rows = inputs), and their shapes.
@@ -201,7 +223,8 @@ def heads_question(attn_weights: torch.Tensor) -> Question | None:
         f"head 1 gives q({T})'s largest weight to key k({first + 1}), "
         f"head 2 to key k({second + 1}).",
         "Same tokens, other weights: each head's W_query and W_key make its own scores, so "
-        "heads can attend to different tokens. That is the point of having several.",
+        "heads can attend to different tokens. That is the motivation for having several "
+        "(Vaswani et al., 2017).",
     )
 
 

@@ -231,7 +231,10 @@ def order_sentence(lesson: Lesson5) -> str:
         "another input vector."
     )
     if lesson.order_change is None:
-        return why + " (Type at least two different words to compare the reversed sentence.)"
+        return why + (
+            " Your sentence's tokens read the same reversed, so there is nothing to compare: "
+            "type one that does not."
+        )
     return (
         f"{why} Reverse the order of your sentence's WordPiece tokens (keeping [CLS] first "
         "and [SEP] last) and "

@@ -44,5 +44,27 @@ def fmt_any(value: float) -> str:
     return f"{value:.4e}"
 
 
+NUMBER_WORDS = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+)
+
+
+def number_word(n: int) -> str:
+    """n (0 to 12) as a word, e.g. 3 -> "three"."""
+    return NUMBER_WORDS[n]
+
+
 def fmt_row(values: torch.Tensor) -> str:
     return "[" + ", ".join(fmt_any(v) for v in values.double().tolist()) + "]"

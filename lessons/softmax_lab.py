@@ -2,8 +2,8 @@
 them break in 32-bit floats. Pure: parsing, presets, the float32 computations, the verdicts and
 the quiz answers; the page only draws them.
 
-Notation: ω(j) are the scores the student types (one query's row), s the factor every score
-is multiplied by (s = 1/τ for a softmax temperature τ), T the number of scores.
+Notation: ω(j) are the scores the student types (one query's row), m the factor every score
+is multiplied by (m = 1/τ for a softmax temperature τ), T the number of scores.
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ class Verdict(NamedTuple):
 class LabRow(NamedTuple):
     """One row, every intermediate in float32. All tensors (T,).
 
-    omega: the typed scores ω; scale: s; row: s·ω, the row every method normalises;
-    weights: method -> its weights; exp_naive: exp(s·ω) (may hold inf or 0);
-    shifted: s·ω − max(s·ω) (every entry <= 0); exp_stable: exp(shifted), in (0, 1];
+    omega: the typed scores ω; scale: m; row: m·ω, the row every method normalises;
+    weights: method -> its weights; exp_naive: exp(m·ω) (may hold inf or 0);
+    shifted: m·ω − max(m·ω) (every entry <= 0); exp_stable: exp(shifted), in (0, 1];
     labels: x1..xT.
     """
 
@@ -108,9 +108,9 @@ def scores_text(scores: list[float]) -> str:
 
 
 def compute(scores: list[float], scale: float = 1.0) -> LabRow:
-    """The three normalisations of s·ω in float32, with the columns the tables show.
+    """The three normalisations of m·ω in float32, with the columns the tables show.
 
-    scores: T numbers ω; scale: s > 0.
+    scores: T numbers ω; scale: m > 0.
     """
     omega = torch.tensor(scores, dtype=torch.float32)  # (T,)
     row = omega * scale  # (T,) float32, the row every method normalises
@@ -123,7 +123,7 @@ def compute(scores: list[float], scale: float = 1.0) -> LabRow:
         exp_naive=torch.exp(row),  # (T,) may overflow to inf or underflow to 0
         shifted=shifted,
         exp_stable=torch.exp(shifted),  # (T,) in (0, 1], the largest exactly 1
-        labels=[f"x{j + 1}" for j in range(len(scores))],
+        labels=[f"ω{j + 1}" for j in range(len(scores))],
     )
 
 
@@ -134,30 +134,39 @@ def column(values: torch.Tensor, total: bool = False) -> list[str]:
 
 
 def weights_table(lab: LabRow) -> dict[str, list[str]]:
-    """The side-by-side table: entry, s·ω, then each method's weights; a last row of totals."""
-    return {"entry": [*lab.labels, "total"], "s·ω": column(lab.row, total=True)} | {
+    """The side-by-side table: entry, m·ω, then each method's weights; a last row of totals."""
+    return {"entry": [*lab.labels, "total"], "m·ω": column(lab.row, total=True)} | {
         SHORT[m]: column(w, total=True) for m, w in lab.weights.items()
     }
 
 
+def _entries_table(lab: LabRow, columns: dict[str, torch.Tensor]) -> dict[str, list[str]]:
+    """A table with one row per entry: its label, then each (T,) column as text."""
+    return {"entry": lab.labels} | {name: column(values) for name, values in columns.items()}
+
+
 def naive_table(lab: LabRow) -> dict[str, list[str]]:
-    """exp(s·ω) straight away, and the naive softmax."""
-    return {
-        "entry": lab.labels,
-        "s·ω": column(lab.row),
-        "exp(s·ω)": column(lab.exp_naive),
-        "naive softmax": column(lab.weights["naive_softmax"]),
-    }
+    """exp(m·ω) straight away, and the naive softmax."""
+    return _entries_table(
+        lab,
+        {
+            "m·ω": lab.row,
+            "exp(m·ω)": lab.exp_naive,
+            "naive softmax": lab.weights["naive_softmax"],
+        },
+    )
 
 
 def stable_table(lab: LabRow) -> dict[str, list[str]]:
     """The shift by the largest score, its exp, and the stable softmax."""
-    return {
-        "entry": lab.labels,
-        "s·ω − max": column(lab.shifted),
-        "exp(s·ω − max)": column(lab.exp_stable),
-        "softmax (stable)": column(lab.weights["softmax"]),
-    }
+    return _entries_table(
+        lab,
+        {
+            "m·ω − max": lab.shifted,
+            "exp(m·ω − max)": lab.exp_stable,
+            "softmax (stable)": lab.weights["softmax"],
+        },
+    )
 
 
 def stable_steps(lab: LabRow) -> str:
@@ -168,8 +177,8 @@ def stable_steps(lab: LabRow) -> str:
 
     return (
         f"max            = {fmt_any(float(lab.row.max()))}\n"
-        f"s·ω − max      = {row(lab.shifted)}\n"
-        f"exp(s·ω − max) = {row(lab.exp_stable)}\n"
+        f"m·ω − max      = {row(lab.shifted)}\n"
+        f"exp(m·ω − max) = {row(lab.exp_stable)}\n"
         f"sum            = {fmt_any(float(lab.exp_stable.sum()))}\n"
         f"softmax        = {row(lab.weights['softmax'])}"
     )
@@ -184,7 +193,7 @@ def nonfinite_methods(lab: LabRow) -> list[str]:
 
 
 def _names(labels: list[str], indices: list[int]) -> str:
-    """x1 / x1 and x3 / x1, x2 and x5."""
+    """ω1 / ω1 and ω3 / ω1, ω2 and ω5."""
     names = [labels[j] for j in indices]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
@@ -215,7 +224,7 @@ def sum_verdict(lab: LabRow) -> Verdict:
         return Verdict(
             "zero_sum",
             "warning",
-            "The scores s·ω add up to exactly 0 in float32, so sum normalisation divides by "
+            "The scores m·ω add up to exactly 0 in float32, so sum normalisation divides by "
             "zero: every score above 0 becomes inf, every score below 0 becomes -inf, and a "
             "score of 0 becomes 0 / 0 = NaN.",
         )
@@ -273,15 +282,15 @@ def naive_verdict(lab: LabRow) -> Verdict:
         return Verdict(
             "overflow",
             "warning",
-            f"The naive softmax overflowed: {_count(overflowed, 'value', T)} exp(s·ω) = inf, "
-            "so their sum is inf. Each weight is exp(s·ω) / inf: 0 where exp(s·ω) stayed "
+            f"The naive softmax overflowed: {_count(overflowed, 'value', T)} exp(m·ω) = inf, "
+            "so their sum is inf. Each weight is exp(m·ω) / inf: 0 where exp(m·ω) stayed "
             "finite, NaN where it is inf itself.",
         )
     if float(lab.exp_naive.sum()) == 0.0:
         return Verdict(
             "underflow",
             "warning",
-            "The naive softmax underflowed: every exp(s·ω) is 0 in float32, so each weight is "
+            "The naive softmax underflowed: every exp(m·ω) is 0 in float32, so each weight is "
             "0 / 0 = NaN.",
         )
     if not bool(lab.weights["naive_softmax"].isfinite().all()):
@@ -289,21 +298,30 @@ def naive_verdict(lab: LabRow) -> Verdict:
     return Verdict(
         "ok",
         "info",
-        f"No overflow at these scores: the largest exp(s·ω) is "
+        f"No overflow at these scores: the largest exp(m·ω) is "
         f"{fmt_any(float(lab.exp_naive.max()))}. Push a score above {EXP_LIMIT:.2f} with a "
-        "larger s, or press *Large scores (about 100)*.",
+        "larger m, or press *Large scores (about 100)*.",
     )
 
 
 def scale_sentence(scale: float) -> str:
-    """What s does, with the temperature τ = 1/s it stands for."""
+    """What m does, with the temperature τ = 1/m it stands for."""
     return (
-        f"The weights are computed from **s·ω**, every score times s (here s = "
-        f"{fmt_input(scale)}). Multiplying by s is the same as dividing by a softmax "
-        f"*temperature* τ = 1/s (here τ = {fmt_input(1 / scale)}): s above 1 sharpens the "
-        "softmax weights towards the largest score, s below 1 flattens them towards equal "
-        "weights. Sum normalisation does not notice s at all: it cancels in the division."
+        f"The weights are computed from **m·ω**, every score times m (here m = "
+        f"{fmt_input(scale)}). Multiplying by m is the same as dividing by a softmax "
+        f"*temperature* τ = 1/m (here τ = {fmt_input(1 / scale)}): m above 1 sharpens the "
+        "softmax weights towards the largest score, m below 1 flattens them towards equal "
+        "weights. Sum normalisation does not notice m at all: it cancels in the division."
     )
+
+
+STEPS = [
+    "Your row of scores ω",
+    "Three normalisations side by side",
+    "Where sum normalisation breaks: negative scores",
+    "Where the naive softmax breaks: large scores",
+    "Predict, then reveal",
+]
 
 
 # Predict, then reveal --------------------------------------------------------------------------
@@ -314,7 +332,7 @@ CHANGES = {"up": "it goes up", "down": "it goes down", "same": "it stays the sam
 
 
 def doubling_questions(lab: LabRow) -> tuple[Question, Question]:
-    """Two questions about doubling every score s·ω: which entry gets the most weight (stable
+    """Two questions about doubling every score m·ω: which entry gets the most weight (stable
     softmax), and what happens to the largest weight. Answers computed from this row."""
     row, labels = lab.row, lab.labels
     T = row.shape[0]
@@ -324,7 +342,7 @@ def doubling_questions(lab: LabRow) -> tuple[Question, Question]:
     winners = _where(doubled, top)
     names = _names(labels, winners)
     first = Question(
-        "If we double every score s·ω, which entry gets the most weight (stable softmax)?",
+        "If we double every score m·ω, which entry gets the most weight (stable softmax)?",
         dict(enumerate(labels)),
         set(winners),
         f"after doubling, {names} {'tie for' if len(winners) > 1 else 'gets'} the most weight "
@@ -353,7 +371,7 @@ def doubling_questions(lab: LabRow) -> tuple[Question, Question]:
             "cannot change it."
         )
     second = Question(
-        "If we double every score s·ω, what happens to the largest weight?",
+        "If we double every score m·ω, what happens to the largest weight?",
         CHANGES,
         {change},
         f"{CHANGES[change]}: {fmt_any(before)} before doubling, {fmt_any(top)} after.",

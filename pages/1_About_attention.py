@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lessons import catalog, glossary
+from lessons.numbers import number_word
 from ui import page
 
 PATH = "pages/1_About_attention.py"
@@ -12,21 +13,6 @@ PATH = "pages/1_About_attention.py"
 SENTENCE = "The keys that the teacher left on the desk are missing"
 WORDS = SENTENCE.split()
 BACK = WORDS.index("are") - WORDS.index("keys")  # how many words back "keys" stands from "are"
-NUMBER_WORDS = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-]
 LESSONS = {
     1: "dot-product scores, three ways to turn them into weights, context vectors, the score "
     "matrix X Xᵀ, and why attention on its own is blind to word order. No trainable parts.",
@@ -43,8 +29,8 @@ page.header(info, "About attention", "background for the lessons, no numbers")
 st.header("The long-sequence problem")
 st.markdown(
     f"Language is full of long-range links: in *{' '.join(WORDS[:-2])} **are** "
-    f"{WORDS[-1]}*, the verb *are* agrees with *keys*, {NUMBER_WORDS[BACK]} words back "
-    f"({NUMBER_WORDS[BACK - 1]} words stand between them). A model that reads one word at a "
+    f"{WORDS[-1]}*, the verb *are* agrees with *keys*, {number_word(BACK)} words back "
+    f"({number_word(BACK - 1)} words stand between them). A model that reads one word at a "
     "time has to carry everything it might need later in a fixed amount of memory, and the "
     "further back a word is, the more likely it has been overwritten."
 )
@@ -80,7 +66,7 @@ st.markdown(
     "*Self*-attention applies the same idea inside one sequence: each token looks at every "
     "token of the **same** sentence, itself included, and builds a **context vector**: a "
     "weighted average of all the tokens' vectors, with weights from how well the tokens "
-    f"match. Because every pair is compared directly, a link {NUMBER_WORDS[BACK]} words back "
+    f"match. Because every pair is compared directly, a link {number_word(BACK)} words back "
     "is as easy as one next door. Transformers (Vaswani and colleagues, 2017) are built from "
     "layers of it."
 )

@@ -7,7 +7,7 @@ import streamlit as st
 import charts
 from attention.trainable import VarianceCurve, init_qkv_weights, variance_curve
 from lessons import lesson2
-from ui import inputs, page, present, qkv, quiz, state
+from ui import inputs, page, qkv, quiz, state
 from ui.present import presenting
 from ui.show import agreement, matrix_frame, plot, side_by_side, table
 
@@ -20,36 +20,27 @@ def cached_variance_curve(seed: int) -> VarianceCurve:
     return variance_curve(lesson2.VARIANCE_D_KS, samples=lesson2.VARIANCE_SAMPLES, seed=seed)
 
 
-info = page.start(PATH)
-tokens = state.tokens()
-x = state.inputs()  # (T, d_in)
+tokens, x = page.lesson_opening(
+    PATH,
+    "Self-attention with trainable weights",
+    "queries, keys, values and scaling",
+    lesson2.BUILDS_ON,
+    lesson2.SOURCE,
+)  # x: (T, d_in)
 T, d_in = x.shape
 
-page.header(info, "Self-attention with trainable weights", "queries, keys, values and scaling")
-# On a projector the intro waits in an expander, so each step starts near the top.
-with st.expander("What this lesson builds on") if present.presenting() else st.container():
-    st.markdown(
-        "In lesson 1 each input x(i) was compared with the others directly: ω(i, j) = x(i) · x(j). "
-        "Here each token first gets three vectors, each a learned linear map of its input: a "
-        "**query** q(i) (what this token looks for), a **key** k(j) (what it offers to others) and "
-        "a **value** v(j) (what it passes on). The maps are the weight matrices **W_query**, "
-        "**W_key** and **W_value**, which training adjusts."
-    )
-    st.caption(lesson2.SOURCE)
-page.shared_inputs()
-
-d_out, seed = qkv.d_out_and_seed("l2", default_seed=lesson2.DEFAULT_SEED)
+with page.settings_area():
+    d_out, seed = qkv.d_out_and_seed("l2", default_seed=lesson2.DEFAULT_SEED)
 weights = qkv.qkv_weights("l2", init_qkv_weights, d_out, seed)
 result = lesson2.compute(x, weights)
 steps, d_k = result.steps, result.d_k
 out_columns = [f"out {j + 1}" for j in range(d_out)]
 q = state.query()
-show = page.steps(
-    ["One query", "All queries at once", "Scores and scaling", "Weights", "Why √d_k", "Classes"]
-)
+STEPS = lesson2.STEPS
+show = page.steps(STEPS)
 
 if show(0):
-    st.header("One query, step by step")
+    page.heading(STEPS[0])
     st.markdown(
         f"Each matrix has shape (d_in, d_out) = ({d_in}, {d_out}) and starts as random numbers in "
         f"[0, 1): `torch.manual_seed({seed})`, then `torch.rand(d_in, d_out)` for W_query, W_key "
@@ -79,7 +70,7 @@ if show(0):
     agreement(f"The loop over keys gives row {i} of the matrix form", result.walk_difference)
 
 if show(1):
-    st.header("All queries at once: Q, K, V")
+    page.heading(STEPS[1])
     st.markdown(
         "Stack the inputs as rows of X: **Q = X W_query**, **K = X W_key**, **V = X W_value**. "
         f"Row i of Q is q(i); each token now has three vectors of size d_out = {d_out}."
@@ -94,7 +85,7 @@ if show(1):
             table(matrix_frame(matrix, tokens, out_columns), key=f"l2_table_{name[0]}")
 
 if show(2):
-    st.header("Scores, then scaling by √d_k")
+    page.heading(STEPS[2])
     st.markdown(
         "ω(i, j) = q(i) · k(j), all at once **Ω = Q Kᵀ**. Unlike lesson 1's X Xᵀ this matrix is "
         "not symmetric: q(i) · k(j) and q(j) · k(i) use different vectors. Then every score "
@@ -103,50 +94,40 @@ if show(2):
     left, right = side_by_side(2)
     scores_title, scaled_title = "Scores ω(i, j) = q(i) · k(j)", "Scaled scores ω(i, j) / √d_k"
     shared = lesson2.score_range(steps)  # one colour range for both: scaling shows as paler
-    for column, matrix, title, key in (
-        (left, steps.attn_scores, scores_title, "l2_scores_heatmap"),
-        (right, steps.scaled_scores, scaled_title, "l2_scaled_heatmap"),
+    for column, matrix, title, key, name in (
+        (left, steps.attn_scores, scores_title, "l2_scores_heatmap", page.SCORE),
+        (right, steps.scaled_scores, scaled_title, "l2_scaled_heatmap", "scaled score ω / √d_k"),
     ):
-        with column:
-            figure = charts.attention_heatmap(
-                matrix,
-                tokens,
-                title=title,
-                value_name="score",
-                weights=False,
-                zrange=shared,
-                axes=charts.QK_AXES,
-                present=presenting(),
-            )
-            plot(figure, key=key)
+        page.heatmap(
+            matrix,
+            tokens,
+            title,
+            key,
+            scores=True,
+            value_name=name,
+            zrange=shared,
+            container=column,
+        )
     ask = lesson2.scale_question(steps)
-    inputs_id = (
-        tuple(tokens),
-        tuple(x.flatten().tolist()),
-        tuple(steps.queries.flatten().tolist()),
+    quiz.ask(
+        "l2_scale", quiz.inputs_id(tokens, x, steps.queries), ask, "tokens, vectors or weights"
     )
-    quiz.ask("l2_scale", inputs_id, ask, "tokens, vectors or weights")
 
 if show(3):
-    st.header("Weights and context vectors")
+    page.heading(STEPS[3])
     st.markdown(
         "Softmax each row of scaled scores into weights a(i, j), then mix the **values** (not "
         "the inputs, as in lesson 1): z(i) = Σ_j a(i, j) v(j), all at once "
         "**Z = softmax(Q Kᵀ / √d_k) V**."
     )
     left, right = side_by_side(2)
-    with left:
-        plot(
-            charts.attention_heatmap(
-                steps.attn_weights,
-                tokens,
-                title="Attention weights a(i, j)",
-                value_name="a",
-                axes=charts.QK_AXES,
-                present=presenting(),
-            ),
-            key="l2_weights_heatmap",
-        )
+    page.heatmap(
+        steps.attn_weights,
+        tokens,
+        "Attention weights a(i, j)",
+        "l2_weights_heatmap",
+        container=left,
+    )
     with right:
         st.subheader("Context vectors z(i)")
         table(matrix_frame(steps.context_vecs, tokens, out_columns), key="l2_context_table")
@@ -162,7 +143,7 @@ if show(3):
     )
 
 if show(4):
-    st.header("Why scale by √d_k?")
+    page.heading(STEPS[4])
     st.markdown(lesson2.WHY_SCALE)
     if not show(3):  # otherwise the query picked under the weights applies here too
         q = inputs.query_picker("Query token for the bar chart")
@@ -171,7 +152,7 @@ if show(4):
         min_value=1.0,
         max_value=lesson2.MAX_FACTOR,
         value=lesson2.DEFAULT_FACTOR,
-        step=0.5,
+        step=lesson2.FACTOR_STEP,
         key="l2_factor",
         persist_state="session",
         bind="query-params",
@@ -180,9 +161,12 @@ if show(4):
     scale = lesson2.scaling(steps.scaled_scores[q], factor)
     plot(
         charts.grouped_bars(
-            {"softmax(scores)": scale.before, f"softmax({factor:g} × scores)": scale.after},
+            {
+                "softmax(ω / √d_k)": scale.before,
+                f"softmax({factor:g} × ω / √d_k)": scale.after,
+            },
             tokens,
-            title=f"Softmax of the scores, and of {factor:g} × the scores",
+            title=f"Softmax of the scaled scores ω(i, j) / √d_k, and of {factor:g} × them",
             y_title="weight",
             styles=(("#0072B2", ""), ("#D55E00", "/")),
             present=presenting(),
@@ -202,10 +186,10 @@ if show(4):
         f"entries (seed above). At d_k = 512 the sample variance of q · k is "
         f"{curve.var_unscaled[-1]:.0f}; divided by √d_k it is {curve.var_scaled[-1]:.2f}."
     )
-    st.caption(lesson2.mean_sentence(result))
+    st.caption(lesson2.mean_sentence(result, x))
 
 if show(5):
-    st.header("The same attention as a class, two ways")
+    page.heading(STEPS[5])
     st.markdown(lesson2.CLASSES)
     st.code(lesson2.classes_source(), language="python")
     agreement(

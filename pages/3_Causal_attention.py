@@ -8,36 +8,30 @@ import charts
 from attention.causal import init_linear_qkv
 from lessons import lesson3
 from lessons.numbers import fmt
-from ui import inputs, page, present, qkv, quiz, state
+from ui import inputs, page, qkv, quiz
 from ui.present import presenting
 from ui.show import agreement, chart_grid, matrix_frame, plot, side_by_side, table
 
 PATH = "pages/3_Causal_attention.py"
-info = page.start(PATH)
-tokens = state.tokens()
-x = state.inputs()  # (T, d_in)
+tokens, x = page.lesson_opening(
+    PATH,
+    "Causal attention and dropout",
+    "hiding the future",
+    lesson3.BUILDS_ON,
+    lesson3.SOURCE,
+)  # x: (T, d_in)
 T, d_in = x.shape
 
-page.header(info, "Causal attention and dropout", "hiding the future")
-# On a projector the intro waits in an expander, so each step starts near the top.
-with st.expander("What this lesson builds on") if present.presenting() else st.container():
-    st.markdown(
-        "This lesson builds on lesson 2: the same queries, keys, values and scaled scores, with "
-        "one change. A model that writes text one token at a time (like GPT) must not use tokens "
-        "that come later. **Causal attention** lets query q(i) attend only to keys k(j) with "
-        "j ≤ i: every weight above the diagonal becomes 0, and each row still adds up to 1."
-    )
-    st.caption(lesson3.SOURCE)
-page.shared_inputs()
-
-d_out, seed = qkv.d_out_and_seed("l3", default_seed=lesson3.DEFAULT_SEED)
+with page.settings_area():
+    d_out, seed = qkv.d_out_and_seed("l3", default_seed=lesson3.DEFAULT_SEED)
 weights = qkv.qkv_weights("l3", init_linear_qkv, d_out, seed)
 result = lesson3.compute(x, weights)
 steps = result.steps
-show = page.steps(["The mask", "Way 1: zero, renormalise", "Way 2: −∞", "Dropout"])
+STEPS = lesson3.STEPS
+show = page.steps(STEPS)
 
 if show(0):
-    st.header("The causal mask")
+    page.heading(STEPS[0])
     st.markdown(
         "The weights: `torch.manual_seed(seed)`, then `nn.Linear(d_in, d_out, bias=False)` for "
         "the query, key and value maps, in that order (shown as their transposes, "
@@ -60,15 +54,10 @@ if show(0):
         "it, shuffling the tokens just shuffles the output rows (lesson 1 shows this)."
     )
     ask = lesson3.rows_question(result)
-    inputs_id = (
-        tuple(tokens),
-        tuple(x.flatten().tolist()),
-        tuple(steps.queries.flatten().tolist()),
-    )
-    quiz.ask("l3_rows", inputs_id, ask, "tokens, vectors or weights")
+    quiz.ask("l3_rows", quiz.inputs_id(tokens, x, steps.queries), ask, "tokens, vectors or weights")
 
 if show(1):
-    st.header("Way 1 · Softmax, hide the future, renormalise")
+    page.heading(STEPS[1])
     st.markdown(
         "Compute lesson 2's weights, set the future to 0 (now the rows add up to less than 1), "
         "then divide each row by its sum. Why this is right, in one line of algebra:"
@@ -83,54 +72,30 @@ if show(1):
         ("l3_zeroed", steps.zeroed_weights, "2. future set to 0"),
         ("l3_renormalized", steps.renormalized_weights, "3. each row divided by its sum"),
     ):
-        plot(
-            charts.attention_heatmap(
-                matrix,
-                tokens,
-                title=title,
-                value_name="a",
-                zrange=way1_range,
-                axes=charts.QK_AXES,
-                present=presenting(),
-            ),
-            key=key,
-            container=way1,
-        )
+        page.heatmap(matrix, tokens, title, key, zrange=way1_range, container=way1)
     sums = ", ".join(fmt(v) for v in steps.zeroed_weights.sum(dim=-1).tolist())
     st.caption(f"Row sums after step 2: {sums}.")
 
 if show(2):
-    st.header("Way 2 · −∞ before the softmax")
+    page.heading(STEPS[2])
     st.markdown(
         "Simpler, and what models do: replace the future scores by −∞ before the softmax. "
         "e^−∞ = 0, so those weights are exactly 0 and the rest already add up to 1."
     )
     left, right = side_by_side(2)
     with left:
-        plot(
-            charts.attention_heatmap(
-                steps.masked_scores,
-                tokens,
-                title="Scaled scores ω(i, j) / √d_k, future set to −∞",
-                value_name="score",
-                weights=False,
-                axes=charts.QK_AXES,
-                present=presenting(),
-            ),
-            key="l3_masked_scores",
+        page.heatmap(
+            steps.masked_scores,
+            tokens,
+            "Scaled scores ω(i, j) / √d_k, future set to −∞",
+            "l3_masked_scores",
+            scores=True,
+            value_name="scaled score ω / √d_k",
         )
         st.caption("Empty cells are −∞.")
     with right:
-        plot(
-            charts.attention_heatmap(
-                steps.attn_weights,
-                tokens,
-                title="Causal attention weights a(i, j)",
-                value_name="a",
-                axes=charts.QK_AXES,
-                present=presenting(),
-            ),
-            key="l3_weights_heatmap",
+        page.heatmap(
+            steps.attn_weights, tokens, "Causal attention weights a(i, j)", "l3_weights_heatmap"
         )
     agreement("Both ways agree", result.ways_difference)
     agreement(
@@ -147,10 +112,11 @@ if show(2):
     )
 
 if show(3):
-    st.header("Dropout")
+    page.heading(STEPS[3])
     st.markdown(
         "During training, dropout sets each attention weight to 0 independently with "
-        "probability p, so the model cannot lean on a few connections. Every weight that is "
+        "probability p, which is meant to keep the model from relying on a few connections "
+        "(Srivastava et al., 2014). Every weight that is "
         "kept is multiplied by 1 / (1 − p): its expected value is then its old value, because "
         "it survives with probability 1 − p. (For p = 0.5 that factor is 2.) At inference "
         "(`model.eval()`) dropout is switched off and the weights are used as they are."
@@ -177,16 +143,12 @@ if show(3):
         bind="query-params",
     )
     drop = lesson3.dropout(steps, p, int(dropout_seed))
-    plot(
-        charts.attention_heatmap(
-            drop.result.dropped_weights,
-            tokens,
-            title=f"Causal weights after dropout (p = {p:.2f})",
-            value_name="a",
-            axes=charts.QK_AXES,
-            present=presenting(),
-        ),
-        key="l3_dropout_heatmap",
+    page.heatmap(
+        drop.result.dropped_weights,
+        tokens,
+        f"Causal weights after dropout (p = {p:.2f})",
+        "l3_dropout_heatmap",
+        value_name="weight after dropout",
     )
     sums = ", ".join(f"{v:.3f}" for v in drop.row_sums.tolist())
     st.caption(

@@ -7,43 +7,34 @@ import streamlit as st
 import charts
 from lessons import lesson4
 from lessons.numbers import fmt
-from ui import inputs, page, present, qkv, quiz, state
+from ui import inputs, page, qkv, quiz
 from ui.present import presenting
 from ui.show import agreement, chart_grid, matrix_frame, plot, table
 
 PATH = "pages/4_Multi-head_attention.py"
-info = page.start(PATH)
-tokens = state.tokens()
-x = state.inputs()  # (T, d_in)
+tokens, x = page.lesson_opening(
+    PATH,
+    "Multi-head attention",
+    "several attentions side by side",
+    lesson4.BUILDS_ON,
+    lesson4.SOURCE,
+)  # x: (T, d_in)
 T, d_in = x.shape
 
-page.header(info, "Multi-head attention", "several attentions side by side")
-# On a projector the intro waits in an expander, so each step starts near the top.
-with st.expander("What this lesson builds on") if present.presenting() else st.container():
+with page.settings_area():
+    settings = qkv.multihead_settings()
+    h, hd, d_out = settings.num_heads, settings.head_dim, settings.d_out
     st.markdown(
-        "This lesson builds on lessons 2 and 3: one **head** is the attention of lesson 2 (its own "
-        "W_query, W_key and W_value, scores scaled by √d_k), with lesson 3's causal mask if you "
-        "switch it on. One head learns one way of relating tokens. **Multi-head attention** runs "
-        "several heads side by side on the same tokens, each with its own weights; their context "
-        "vectors are concatenated and mixed by one more matrix, the **output projection**."
+        f"d_out = num_heads × head_dim = {h} × {hd} = **{d_out}**. The weights start from "
+        f"`torch.manual_seed({settings.seed})` and `nn.Linear` layers."
     )
-    st.caption(lesson4.SOURCE)
-page.shared_inputs()
-
-settings = qkv.multihead_settings()
-h, hd, d_out = settings.num_heads, settings.head_dim, settings.d_out
-st.markdown(
-    f"d_out = num_heads × head_dim = {h} × {hd} = **{d_out}**. The weights start from "
-    f"`torch.manual_seed({settings.seed})` and `nn.Linear` layers."
-)
 result = lesson4.compute(x, settings)
 split = result.split
-show = page.steps(
-    ["Each head's weights", "Concatenate, then project", "The code", "Two builds", "One query"]
-)
+STEPS = lesson4.STEPS
+show = page.steps(STEPS)
 
 if show(0):
-    st.header("Each head's attention weights")
+    page.heading(STEPS[0])
     st.markdown(
         f"Each head compares queries q(i) with keys k(j) of size head_dim = d_k = {hd}, so it "
         f"divides its scores by √{hd}. Row i is query q(i), column j key k(j), the cell a(i, j)."
@@ -52,28 +43,24 @@ if show(0):
     heads_grid = chart_grid(320)
     heads_range = charts.shared_range(split.attn_weights, from_zero=True)  # heads compared
     for head in range(h):
-        plot(
-            charts.attention_heatmap(
-                split.attn_weights[head],
-                tokens,
-                title=f"Head {head + 1}: a(i, j)",
-                value_name="a",
-                zrange=heads_range,
-                axes=charts.QK_AXES,
-                present=presenting(),
-            ),
-            key=f"l4_head_{head}",
+        page.heatmap(
+            split.attn_weights[head],
+            tokens,
+            f"Head {head + 1}: a(i, j)",
+            f"l4_head_{head}",
+            zrange=heads_range,
             container=heads_grid,
         )
     ask = lesson4.heads_question(split.attn_weights)
     if ask is None:
         st.caption("With two heads or more, a question appears here.")
     else:
-        inputs_id = (tuple(tokens), tuple(x.flatten().tolist()), settings)
-        quiz.ask("l4_heads", inputs_id, ask, "tokens, vectors or settings")
+        quiz.ask(
+            "l4_heads", quiz.inputs_id(tokens, x, settings), ask, "tokens, vectors or settings"
+        )
 
 if show(1):
-    st.header("Concatenate the heads, then project")
+    page.heading(STEPS[1])
     st.markdown(
         f"Each head returns a context vector z(i) of size head_dim = {hd} per token. Side by "
         f"side they make a (T, d_out) = ({T}, {d_out}) matrix. The output projection, a "
@@ -87,7 +74,7 @@ if show(1):
     table(matrix_frame(split.output, tokens, out), key="l4_output_table")
 
 if show(2):
-    st.header("The code, for these settings")
+    page.heading(STEPS[2])
     st.markdown(
         "This is the code that computed the numbers above, for the current settings (it "
         "changes when you change them). W_query, W_key and W_value are the (d_in, d_out) "
@@ -103,7 +90,7 @@ if show(2):
     )
 
 if show(3):
-    st.header("Two ways to build it")
+    page.heading(STEPS[3])
     st.markdown(
         f"**1. A stack of heads:** {h} separate single-head modules, each with "
         f"(head_dim, d_in) = ({hd}, {d_in}) `nn.Linear` weights; concatenate their outputs, "
@@ -117,7 +104,7 @@ if show(3):
     agreement("Both builds agree, in the output and in the weights", result.builds_difference)
 
 if show(4):
-    st.header("One head, one query")
+    page.heading(STEPS[4])
     left, right = st.columns(2)
     with left:
         head = st.selectbox(

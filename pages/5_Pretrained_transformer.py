@@ -61,7 +61,8 @@ info = page.start(PATH)
 st.session_state.setdefault(TEXT, lesson5.DEFAULT_TEXT)
 st.session_state.setdefault(W_TEXT, st.session_state[TEXT])
 page.header(info, "Attention in a real transformer", "all-MiniLM-L6-v2, computed on this server")
-show = page.steps(lesson5.STEP_TITLES)
+STEPS = lesson5.STEP_TITLES
+show = page.steps(STEPS)
 if show(0):
     st.markdown(lesson5.BUILDS_ON)
 result = pretrained.lesson5_for(st.session_state[TEXT])
@@ -69,7 +70,7 @@ tokens, weights = result.tokens, result.weights  # weights (L, h, T, T)
 L, h, T, _ = weights.shape
 
 if show(0):
-    st.header("What this model is")
+    page.heading(STEPS[0])
     st.markdown(lesson5.ABOUT_MODEL)
     st.text_input(
         "A sentence (press Enter)",
@@ -86,7 +87,7 @@ if show(0):
     st.markdown(lesson5.TOKENS_EXPLAINED)
 
 if show(1):
-    st.header("The same attention, in a bigger machine")
+    page.heading(STEPS[1])
     st.markdown(lesson5.comparison_markdown())
     st.markdown(lesson5.no_mask_sentence(result, 0))
     st.subheader("Word order")
@@ -94,7 +95,7 @@ if show(1):
 
 layer = int(st.session_state.get(W_LAYER) or 0)  # kept while the picker is hidden
 if show(2):
-    st.header("Every head of one layer")
+    page.heading(STEPS[2])
     layer = layer_picker(L)
     half = h // 2  # two rows of six: squares twice as large as in one row of twelve
     for key, heads in (("l5_head_grid", range(half)), ("l5_head_grid_2", range(half, h))):
@@ -109,7 +110,7 @@ if show(2):
             plot(charts.head_grid(weights, present=presenting()), key="l5_all_heads")
 
 if show(3):
-    st.header("One head up close")
+    page.heading(STEPS[3])
     columns = st.columns(3)
     with columns[0]:
         if show(2):
@@ -125,16 +126,11 @@ if show(3):
         format_func=lambda i: f"{i + 1}: {tokens[i]}",
         key="w_l5_query",
     )
-    plot(
-        charts.attention_heatmap(
-            weights[layer, head],
-            tokens,
-            title=f"Layer {layer + 1}, head {head + 1}: attention weights a(i, j)",
-            value_name="weight",
-            axes=charts.QK_AXES,
-            present=presenting(),
-        ),
-        key="l5_head_heatmap",
+    page.heatmap(
+        weights[layer, head],
+        tokens,
+        f"Layer {layer + 1}, head {head + 1}: attention weights a(i, j)",
+        "l5_head_heatmap",
     )
     left, right = side_by_side(2)
     with left:
@@ -155,7 +151,7 @@ if show(3):
         )
 
 if show(4):
-    st.header("Reading attention maps with care")
+    page.heading(STEPS[4])
     question = lesson5.most_attended_question(result, layer)
     quiz.ask(
         "l5_most_attended",

@@ -45,15 +45,8 @@ info = page.start(PATH)
 st.session_state.setdefault(SCORES, list(lab.GOLDEN_SCORES))
 st.session_state.setdefault(W_SCORES, lab.scores_text(st.session_state[SCORES]))
 page.header(info, "Softmax lab", "from scores to weights, and where it can go wrong")
-show = page.steps(
-    [
-        "Your row of scores ω",
-        "Three normalisations side by side",
-        "Where sum normalisation breaks",
-        "Where the naive softmax breaks",
-        "Predict, then reveal",
-    ]
-)
+STEPS = lab.STEPS
+show = page.steps(STEPS)
 
 if show(0):
     st.markdown(
@@ -65,7 +58,7 @@ if show(0):
         "model, so you also see where the first two break."
     )
     st.page_link(LESSON_1, label="Back to lesson 1: simple self-attention", icon=":material/undo:")
-    st.header("Your row of scores ω")
+    page.heading(STEPS[0])
     st.text_input(
         f"Scores ω, {lab.MIN_SCORES} to {lab.MAX_SCORES} numbers separated by commas (press Enter)",
         key=W_SCORES,
@@ -84,10 +77,10 @@ if show(0):
         for name, (label, preset) in lab.PRESETS.items():
             st.button(label, key=f"w_softmax_preset_{name}", on_click=use_preset, args=(preset,))
     st.select_slider(
-        "Multiply every score by s",
+        "Multiply every score by m",
         options=lab.SCALES,
         value=1.0,
-        format_func=lambda s: f"×{s:g}",
+        format_func=lambda m: f"×{m:g}",
         key=W_SCALE,
         persist_state="session",
         help="×1 keeps your scores. Go up to ×1000 to see the naive softmax overflow.",
@@ -95,15 +88,15 @@ if show(0):
 scale = float(st.session_state.get(W_SCALE, 1.0))
 row = lab.compute(st.session_state[SCORES], scale)
 if not show(0):
-    st.caption(f"Scores ω = {lab.scores_text(st.session_state[SCORES])}; s = {scale:g}")
+    st.caption(f"Scores ω = {lab.scores_text(st.session_state[SCORES])}; m = {scale:g}")
 else:
     st.markdown(lab.scale_sentence(scale))
 
 if show(1):
-    st.header("Three normalisations side by side")
+    page.heading(STEPS[1])
     st.markdown(
-        "- **sum normalisation**: s·ω(j) / Σₖ s·ω(k)\n"
-        "- **naive softmax**: exp(s·ω(j)) / Σₖ exp(s·ω(k))\n"
+        "- **sum normalisation**: m·ω(j) / Σ_l m·ω(l)\n"
+        "- **naive softmax**: exp(m·ω(j)) / Σ_l exp(m·ω(l))\n"
         "- **softmax (stable)**: the same, after subtracting the largest score from every "
         "score first; what `torch.softmax` does"
     )
@@ -111,7 +104,7 @@ if show(1):
         charts.normalization_bars(
             row.weights,
             row.labels,
-            title=f"Weights of the row s·ω (s = {scale:g})",
+            title=f"Weights of the row m·ω (m = {scale:g})",
             present=presenting(),
         ),
         key="softmax_lab_bars",
@@ -125,18 +118,19 @@ if show(1):
     text_table(
         lab.weights_table(row),
         key="softmax_lab_table",
-        helps={"s·ω": f"each score ω times s = {scale:g}"}
+        helps={"m·ω": f"each score ω times m = {scale:g}"}
         | {lab.SHORT[m]: f"weights by {name}" for m, name in lab.METHODS.items()},
     )
     st.caption(
-        "Columns: s·ω, then the weights by sum normalisation, naive softmax and stable "
+        "Columns: m·ω, then the weights by sum normalisation, naive softmax and stable "
         "softmax. The last row adds up each column: weights that work add up to 1."
     )
 
 if show(2):
-    st.header("Where sum normalisation breaks: negative scores")
+    page.heading(STEPS[2])
     st.markdown(
-        "Dividing by the sum only gives sensible weights when every score is positive or 0. "
+        "Dividing by the sum only gives sensible weights when every score is positive or 0, "
+        "and at least one is above 0. "
         "Scores are dot products, so they can be negative: then a weight can be negative or "
         "above 1, a negative sum reverses the order, and a sum of 0 leaves nothing to divide by."
     )
@@ -148,16 +142,17 @@ if show(2):
     )
 
 if show(3):
-    st.header("Where the naive softmax breaks: large scores")
+    page.heading(STEPS[3])
     st.markdown(
-        f"A float32 holds numbers up to about 3.4 × 10³⁸, so exp(s·ω) overflows to **inf** as "
-        f"soon as s·ω is above about {lab.EXP_LIMIT:.2f}, and inf / inf is **NaN** (not a "
-        "number). Below about −104, exp(s·ω) underflows to 0 instead. Dot products grow with "
-        "the length of the vectors, which is one reason lesson 2 divides them by √d_k."
+        f"A float32 holds numbers up to about 3.4 × 10³⁸, so exp(m·ω) overflows to **inf** as "
+        f"soon as m·ω is above about {lab.EXP_LIMIT:.2f}, and inf / inf is **NaN** (not a "
+        "number). Below about −104, exp(m·ω) underflows to 0 instead. Dot products of vectors "
+        "with more dimensions tend to be larger (for independent zero-mean, unit-variance "
+        "entries their variance is d_k), which is why lesson 2 divides them by √d_k."
     )
     naive_column, stable_column = side_by_side(2)
     with naive_column:
-        st.subheader("Naive: exp(s·ω) straight away")
+        st.subheader("Naive: exp(m·ω) straight away")
         text_table(lab.naive_table(row), key="softmax_lab_naive_table")
     with stable_column:
         st.subheader("Stable: subtract the largest first")
@@ -166,7 +161,7 @@ if show(3):
     st.subheader("The fix: subtract the largest score first")
     st.markdown(
         "Subtracting the same number c from every score changes no weight in exact "
-        "arithmetic: exp(s·ω − c) = exp(s·ω) · exp(−c), and the factor exp(−c) cancels "
+        "arithmetic: exp(m·ω − c) = exp(m·ω) · exp(−c), and the factor exp(−c) cancels "
         "between each weight and the sum. With c = the largest score, the largest shifted "
         "score is exactly 0 and the others are 0 or below, so every exp lies between 0 and 1: "
         "nothing overflows, and the sum is at least 1, so it never underflows to 0."
@@ -174,10 +169,10 @@ if show(3):
     st.code(lab.stable_steps(row), language=None, wrap_lines=True)
 
 if show(4):
-    st.header("Predict, then reveal")
+    page.heading(STEPS[4])
     st.markdown(
-        "Guess first, then check. The answers are computed from your current row s·ω, so "
-        "they follow every change you make to the scores or to s."
+        "Guess first, then check. The answers are computed from your current row m·ω, so "
+        "they follow every change you make to the scores or to m."
     )
     row_id = (scale, *st.session_state[SCORES])
     for (name, question), column in zip(

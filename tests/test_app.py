@@ -11,6 +11,7 @@ from app_support import chart, open_app
 from streamlit.testing.v1 import AppTest
 
 from lessons.catalog import PAGES
+from lessons.numbers import NUMBER_WORDS
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = json.loads((ROOT / "tests" / "data" / "seed.json").read_text())
@@ -242,21 +243,7 @@ def test_the_sidebar_says_typed_tokens_get_made_up_vectors():
 
 def test_the_about_page_counts_its_distances_exactly():
     at = open_app("pages/1_About_attention.py")
-    numbers = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-    ]
+    numbers = list(NUMBER_WORDS)
     checked = 0
     for block in at.markdown:
         text = block.value.replace("*", "")

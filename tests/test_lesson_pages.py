@@ -9,7 +9,7 @@ from golden_data import load_golden
 from streamlit.testing.v1 import AppTest
 
 from attention import seed_inputs
-from lessons import lesson4
+from lessons import lesson2, lesson4
 
 GOLDEN = load_golden()
 TOL = GOLDEN["tolerance"]
@@ -65,8 +65,15 @@ def test_trainable_page_reacts_to_d_out_seed_and_the_scale_factor():
     assert not at.exception
     assert "out 3" in [df.value for df in at.dataframe if "out 1" in df.value.columns][-1]
     peak = max(chart(at, "l2_scale_bars")["data"][1]["y"])
-    at.slider(key="l2_factor").set_value(16.0).run()
-    assert max(chart(at, "l2_scale_bars")["data"][1]["y"]) > peak
+    at.slider(key="l2_factor").set_value(2.0).run()
+    assert max(chart(at, "l2_scale_bars")["data"][1]["y"]) < peak
+
+
+@pytest.mark.parametrize(("link", "expected"), [("200", 200.0), ("300", None), ("x", None)])
+def test_the_scale_factor_link_parameter(link, expected):
+    at = open_app("pages/2_Trainable_weights.py", l2_factor=link)
+    value = at.slider(key="l2_factor").value
+    assert value == (lesson2.DEFAULT_FACTOR if expected is None else expected)
 
 
 def test_changing_d_in_redraws_the_weights_with_a_note():

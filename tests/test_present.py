@@ -104,3 +104,30 @@ def test_other_pages_use_large_charts_while_presenting():
     at = open_app("pages/2_Trainable_weights.py", present="true")
     specs = charts(at)
     assert specs and all(spec["layout"]["font"]["size"] >= 18 for spec in specs.values())
+
+
+STEPPED_PAGES = [
+    None,  # lesson 1, app.py
+    "pages/2_Trainable_weights.py",
+    "pages/3_Causal_attention.py",
+    "pages/4_Multi-head_attention.py",
+    "pages/5_Pretrained_transformer.py",
+    "pages/6_Softmax_lab.py",
+]
+
+
+@pytest.mark.parametrize("path", STEPPED_PAGES)
+def test_each_step_has_one_title_and_it_is_the_heading_outside_presentation(path):
+    at = open_app(path, present="true")
+    number, count, title = step_label(at)
+    titles = []
+    for step in range(count):
+        number, _count, title = step_label(at)
+        assert number == step + 1
+        assert not at.main.header, (title, [h.value for h in at.main.header])  # one title only
+        titles.append(title)
+        if step < count - 1:
+            at.button(key="present_next").click().run()
+            assert not at.exception
+    at.button(key="present_leave").click().run()
+    assert [header.value for header in at.main.header][:count] == titles

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 from app_support import open_app, page_markdown, step_label
+from lab_support import expected as expected_by_method
 from streamlit.testing.v1 import AppTest
 
+from lessons import softmax_lab as lab
 from lessons.catalog import PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,8 +54,8 @@ def bars(at: AppTest) -> dict[str, list]:
 
 TABLES = {  # a column only that table has (read-only tables carry no key in AppTest)
     "softmax_lab_table": "stable",
-    "softmax_lab_naive_table": "exp(s·ω)",
-    "softmax_lab_stable_table": "exp(s·ω − max)",
+    "softmax_lab_naive_table": "exp(m·ω)",
+    "softmax_lab_stable_table": "exp(m·ω − max)",
 }
 
 
@@ -68,7 +70,7 @@ def table(at: AppTest, key: str) -> dict[str, list[float]]:
 def weights_table(at: AppTest) -> dict[str, list[float]]:
     """The weights table without its last row (the column sums), plus the sums apart; its
     narrow headers named after the methods."""
-    names = {"s·ω": "s·ω", "sum": "sum normalisation", "naive": "naive softmax"}
+    names = {"m·ω": "m·ω", "sum": "sum normalisation", "naive": "naive softmax"}
     names["stable"] = "softmax (stable)"
     columns = {names[name]: values for name, values in table(at, "softmax_lab_table").items()}
     return {name: values[:-1] for name, values in columns.items()} | {
@@ -81,14 +83,8 @@ def texts(elements) -> str:
 
 
 def expected(scores: list[float], scale: float = 1.0) -> dict[str, torch.Tensor]:
-    """The three normalisations, computed here independently in float32."""
-    row = torch.tensor(scores, dtype=torch.float32) * scale
-    exp = torch.exp(row)
-    return {
-        "sum normalisation": row / row.sum(),
-        "naive softmax": exp / exp.sum(),
-        "softmax (stable)": torch.nn.functional.softmax(row, dim=0),
-    }
+    """The three normalisations by their names on the page, computed independently."""
+    return {lab.METHODS[m]: w for m, w in expected_by_method(scores, scale).items()}
 
 
 def assert_close(actual, wanted, atol: float) -> None:
@@ -117,7 +113,7 @@ def test_default_shows_the_golden_softmax_example():
     assert_close(chart["naive softmax"], EXAMPLE["softmax"], TOL)
     shown = weights_table(at)
     assert_close(shown["softmax (stable)"], EXAMPLE["softmax"], TOL)
-    assert_close(shown["s·ω"], EXAMPLE["scores"], TOL)
+    assert_close(shown["m·ω"], EXAMPLE["scores"], TOL)
     assert shown["sum of softmax (stable)"] == pytest.approx(1.0, abs=1e-4)
     # The golden scores add up to -0.13, so sum normalisation already breaks.
     assert_close(chart["sum normalisation"], expected(EXAMPLE["scores"])["sum normalisation"], 1e-6)
@@ -126,9 +122,9 @@ def test_default_shows_the_golden_softmax_example():
     assert chart["marks"] == []
     stable = table(at, "softmax_lab_stable_table")
     assert_close(stable["softmax (stable)"], EXAMPLE["softmax"], TOL)
-    assert_close(stable["s·ω − max"], [s - 0.45 for s in EXAMPLE["scores"]], TOL)
+    assert_close(stable["m·ω − max"], [s - 0.45 for s in EXAMPLE["scores"]], TOL)
     assert "No overflow" in texts(at.info)
-    assert "s·ω − max      = [-0.3300, -0.6900, -0.0900, -1.2700, 0]" in at.code[0].value
+    assert "m·ω − max      = [-0.3300, -0.6900, -0.0900, -1.2700, 0]" in at.code[0].value
 
 
 def test_the_scale_changes_the_weights_as_torch_computes_them():
@@ -141,7 +137,7 @@ def test_the_scale_changes_the_weights_as_torch_computes_them():
         for method in METHODS:
             assert_close(chart[method], wanted[method], 1e-6)
         assert chart["softmax (stable)"] != before
-        assert_close(weights_table(at)["s·ω"], [v * scale for v in EXAMPLE["scores"]], 1e-4)
+        assert_close(weights_table(at)["m·ω"], [v * scale for v in EXAMPLE["scores"]], 1e-4)
     # A larger scale sharpens the weights, a smaller one flattens them.
     at.select_slider(key="w_softmax_scale").set_value(5.0)
     sharp = max(bars(rerun(at))["softmax (stable)"])
@@ -165,13 +161,13 @@ def test_large_scores_break_the_naive_softmax_but_not_the_stable_one(how):
     wanted = expected(scores, scale)
     assert not bool(wanted["naive softmax"].isfinite().all())  # the float32 overflow is real
     naive = table(at, "softmax_lab_naive_table")
-    assert math.inf in naive["exp(s·ω)"]
+    assert math.inf in naive["exp(m·ω)"]
     assert any(math.isnan(v) for v in naive["naive softmax"])
     assert_close(naive["naive softmax"], wanted["naive softmax"], 1e-6)
     stable = table(at, "softmax_lab_stable_table")
     assert all(math.isfinite(v) for v in stable["softmax (stable)"])
     assert_close(stable["softmax (stable)"], wanted["softmax (stable)"], 1e-4)
-    assert max(stable["exp(s·ω − max)"]) == 1.0 and stable["s·ω − max"].count(0.0) >= 1
+    assert max(stable["exp(m·ω − max)"]) == 1.0 and stable["m·ω − max"].count(0.0) >= 1
     chart = bars(at)
     assert None in chart["naive softmax"] and "NaN" in chart["marks"]
     assert sum(chart["softmax (stable)"]) == pytest.approx(1.0, abs=1e-6)
@@ -210,7 +206,7 @@ def test_scores_that_add_up_to_zero_or_below_break_sum_normalisation():
     assert_close(shown["sum normalisation"], [-1.0, 2.0, -0.5, 0.5], 1e-6)
     warning = texts(at.warning)
     assert "2 of the 4 weights are negative" in warning
-    assert "the lowest score (x2) gets the largest weight" in warning
+    assert "the lowest score (ω2) gets the largest weight" in warning
 
     # All positive: sum normalisation works, and the page says so.
     at = type_scores(at, "1, 2, 3")
@@ -294,12 +290,12 @@ def test_reveal_checks_the_prediction_against_the_computed_answer():
     assert best == 4
     wrong = (best + 1) % 5
     at = predict(at, "top", wrong, 5)
-    assert f"Not quite: you picked “x{wrong + 1}”, but after doubling, x{best + 1} gets" in texts(
+    assert f"Not quite: you picked “ω{wrong + 1}”, but after doubling, ω{best + 1} gets" in texts(
         at.info
     )
     at = predict(at, "top", best, 5)
     doubled = torch.softmax(2 * torch.tensor(EXAMPLE["scores"]), dim=0)
-    assert f"Right, after doubling, x5 gets the most weight ({float(doubled[4]):.4f})" in texts(
+    assert f"Right, after doubling, ω5 gets the most weight ({float(doubled[4]):.4f})" in texts(
         at.success
     )
 
@@ -311,7 +307,7 @@ def test_reveal_checks_the_prediction_against_the_computed_answer():
     best = top_entry(scores)
     assert best == 0
     at = predict(at, "top", 2, 3)
-    assert "but after doubling, x1 gets the most weight" in texts(at.info)
+    assert "but after doubling, ω1 gets the most weight" in texts(at.info)
 
     # The largest weight after doubling: up for unequal scores, the same for equal ones.
     before = float(torch.softmax(torch.tensor(scores), 0).max())
@@ -335,7 +331,7 @@ def test_all_negative_scores_are_called_out_on_the_page():
     assert shown.index(max(shown)) == scores.index(min(scores))  # ... but the order flips
     assert not at.success
     warning = texts(at.warning)
-    assert "Every score is negative" in warning and "(x2) gets the largest weight" in warning
+    assert "Every score is negative" in warning and "(ω2) gets the largest weight" in warning
 
 
 def test_the_lab_opens_with_lesson_one_and_links_back():

@@ -8,20 +8,10 @@ import math
 
 import pytest
 import torch
+from lab_support import expected
 
 from lessons import softmax_lab as lab
 from lessons.validate import InputError
-
-
-def expected(scores: list[float], scale: float = 1.0) -> dict[str, torch.Tensor]:
-    """The three normalisations, computed here independently in float32."""
-    row = torch.tensor(scores, dtype=torch.float32) * scale
-    exp = torch.exp(row)
-    return {
-        "sum": row / row.sum(),
-        "naive_softmax": exp / exp.sum(),
-        "softmax": torch.nn.functional.softmax(row, dim=0),
-    }
 
 
 def close(actual: torch.Tensor, wanted, atol: float = 1e-6) -> None:
@@ -98,13 +88,13 @@ def test_every_method_is_what_torch_computes_in_float32(scale):
 def test_the_tables_show_the_columns_with_totals():
     row = lab.compute([1.0, 2.0, 3.0])
     table = lab.weights_table(row)
-    assert table["entry"] == ["x1", "x2", "x3", "total"]
+    assert table["entry"] == ["ω1", "ω2", "ω3", "total"]
     assert [float(v) for v in table["sum"]] == pytest.approx([1 / 6, 2 / 6, 3 / 6, 1.0], abs=1e-4)
-    assert float(table["s·ω"][-1]) == pytest.approx(6.0)
+    assert float(table["m·ω"][-1]) == pytest.approx(6.0)
     stable = lab.stable_table(row)
-    assert [float(v) for v in stable["s·ω − max"]] == [-2.0, -1.0, 0.0]
+    assert [float(v) for v in stable["m·ω − max"]] == [-2.0, -1.0, 0.0]
     naive = lab.naive_table(lab.compute([100.0, 85.0, 103.0], 1.0))
-    assert naive["exp(s·ω)"][0] == "inf" and naive["naive softmax"][0] == "NaN"
+    assert naive["exp(m·ω)"][0] == "inf" and naive["naive softmax"][0] == "NaN"
 
 
 def test_sum_normalisation_ignores_the_scale_and_softmax_sharpens():
@@ -128,8 +118,8 @@ def test_all_negative_scores_are_called_out_although_the_weights_look_fine():
     assert int(weights.argmax()) == int(row.row.argmin()) == 1
     verdict = lab.sum_verdict(row)
     assert (verdict.case, verdict.kind) == ("all_negative", "warning")
-    assert "lowest score (x2) gets the largest weight" in verdict.text
-    assert "highest score (x4) the smallest" in verdict.text
+    assert "lowest score (ω2) gets the largest weight" in verdict.text
+    assert "highest score (ω4) the smallest" in verdict.text
 
 
 def test_a_negative_sum_flips_the_order_and_the_signs():
@@ -140,7 +130,7 @@ def test_a_negative_sum_flips_the_order_and_the_signs():
     assert "2 of the 4 scores are negative" in verdict.text
     assert "2 of the 4 weights are negative" in verdict.text
     assert "1 is above 1" in verdict.text
-    assert "(x2) gets the largest weight" in verdict.text
+    assert "(ω2) gets the largest weight" in verdict.text
 
 
 def test_negative_scores_with_a_positive_sum_give_negative_weights():
@@ -238,13 +228,13 @@ def test_a_saturated_row_stays_the_same():
 
 def test_the_bars_text_alternative_names_the_largest_weights():
     text = lab.bars_alt(lab.compute([0.12, -0.24, 0.36, -0.82, 0.45]))
-    assert "softmax (stable): from 0.0822 to 0.2928, largest for x5" in text
-    assert "sum normalisation: from -3.4615 to 6.3077, largest for x4" in text
+    assert "softmax (stable): from 0.0822 to 0.2928, largest for ω5" in text
+    assert "sum normalisation: from -3.4615 to 6.3077, largest for ω4" in text
     assert "naive softmax: inf or NaN" in lab.bars_alt(lab.compute([100.0, 103.0]))
 
 
 def test_tied_scores_are_all_named():
     verdict = lab.sum_verdict(lab.compute([-1.0, -1.0, -0.5]))
     assert verdict.case == "all_negative"
-    assert "(x1 and x2) gets the largest weight" in verdict.text
-    assert "(x3) the smallest" in verdict.text
+    assert "(ω1 and ω2) gets the largest weight" in verdict.text
+    assert "(ω3) the smallest" in verdict.text

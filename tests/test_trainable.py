@@ -323,6 +323,7 @@ def test_scale_question_is_answered_from_the_numbers(d_out, expected):
 def test_the_classes_shown_are_the_ones_that_run():
     source = lesson2.classes_source()
     assert "class SelfAttentionV1(nn.Module):" in source
+    assert "(here `SelfAttentionV1`)" in lesson2.CLASSES
     assert "nn.Linear(d_in, d_out, bias=qkv_bias)" in source
     assert '"""' not in source
 
@@ -334,8 +335,42 @@ def test_the_largest_factor_saturates_the_seed_example_and_shrinks_its_gradients
     assert len(saturated) >= 4
     assert all(top.grad_after < top.grad_before for top in saturated)
     assert all(top.winner_after < top.winner_before for top in saturated)
-    early = lesson2.scaling(steps.scaled_scores[0], lesson2.DEFAULT_FACTOR)
-    assert early.grad_after > early.grad_before  # not saturated yet at the default factor
+    early = lesson2.scaling(steps.scaled_scores[0], 4.0)
+    assert early.grad_after > early.grad_before  # not saturated yet at a factor of 4
+    assert early.needed is not None and early.needed <= lesson2.DEFAULT_FACTOR
+    shown = lesson2.scaling(steps.scaled_scores[0], early.needed)
+    assert shown.grad_after < shown.grad_before
+
+
+def test_the_default_factor_shrinks_the_largest_derivative_of_every_seed_row():
+    steps = trainable_attention(seed_inputs(), init_qkv_weights(D_IN, 2, 123))
+    for row in steps.scaled_scores:
+        scale = lesson2.scaling(row, lesson2.DEFAULT_FACTOR)
+        assert scale.grad_after < scale.grad_before
+        smaller = lesson2.scaling(row, scale.needed - lesson2.FACTOR_STEP)
+        assert smaller.grad_after >= smaller.grad_before  # needed is the first such factor
+
+
+def test_every_smaller_is_checked_entry_by_entry():
+    row = torch.tensor([0.3, 0.45, 0.5, 0.2])  # at factor 2 the winner's a(1 - a) grows
+    jacobian = lambda a: torch.diag(a) - torch.outer(a, a)  # noqa: E731
+    for factor in (2.0, 8.0, 64.0):
+        scale = lesson2.scaling(row, factor)
+        grew = bool((jacobian(scale.after).abs() > jacobian(scale.before).abs()).any())
+        assert scale.every_smaller is not grew
+
+
+def test_mean_sentence_follows_the_measured_means():
+    x = seed_inputs()
+    weights = init_qkv_weights(D_IN, 2, 123)
+    seed_text = lesson2.mean_sentence(lesson2.compute(x, weights), x)
+    assert "seed inputs" in seed_text and "not zero-mean" in seed_text
+    centred = QKVWeights(*(w - 0.5 for w in weights))
+    inputs = x - x.mean(dim=0)
+    result = lesson2.compute(inputs, centred)
+    assert abs(result.mean_query) <= lesson2.MEAN_CLOSE >= abs(result.mean_key)
+    text = lesson2.mean_sentence(result, inputs)
+    assert "seed inputs" not in text and "not zero-mean" not in text
 
 
 def test_score_range_holds_the_scores_and_the_scaled_scores():

@@ -3,14 +3,20 @@ inputs, the export section and the link to the next lesson."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import streamlit as st
+import torch
 
+import charts
 from lessons import catalog, glossary
 from lessons.export import LessonData
 from ui import inputs, present, state
 from ui.export_widgets import export_panel
+from ui.show import plot
+
+WEIGHT = "weight a(i, j)"  # what a weights heatmap's colour bar, hover and alt text call a cell
+SCORE = "score ω(i, j)"  # the same for a scores heatmap
 
 
 def start(path: str) -> catalog.Page:
@@ -33,7 +39,7 @@ def header(page: catalog.Page, title: str, subtitle: str) -> None:
     where = f"Lesson {page.lesson} of {catalog.LESSON_COUNT}" if page.lesson else page.label
     if present.presenting():  # one short line, so a step's picture fits on a projector
         line, words = st.columns([5, 1], vertical_alignment="center")
-        line.markdown(f"**{title}** · {where}")
+        line.markdown(f"**{title}**" if where == title else f"**{title}** · {where}")
         with words:
             glossary_popover()
         return
@@ -42,6 +48,61 @@ def header(page: catalog.Page, title: str, subtitle: str) -> None:
     line.caption(f"Attention Explorer · {where} · {subtitle}")
     with words:
         glossary_popover()
+
+
+def intro(builds_on: str, source: str) -> None:
+    """What the lesson builds on (Markdown, the app's own text) and its source (a caption). On
+    a projector they wait in an expander, so each step starts near the top."""
+    with st.expander("What this lesson builds on") if present.presenting() else st.container():
+        st.markdown(builds_on)
+        st.caption(source)
+
+
+def settings_area():  # -> a Streamlit container
+    """Where a lesson's settings go: in a closed "Settings" expander while presenting (so each
+    step starts near the top of a projector), otherwise in the page."""
+    if present.presenting():
+        return st.expander("Settings", icon=":material/tune:")
+    return st.container()
+
+
+def lesson_opening(
+    path: str, title: str, subtitle: str, builds_on: str, source: str
+) -> tuple[list[str], torch.Tensor]:
+    """The opening of a lesson on the shared tokens: set-up and sidebar, header, intro and the
+    shared inputs. Returns the tokens (T) and their inputs (T, d_in)."""
+    info = start(path)
+    header(info, title, subtitle)
+    intro(builds_on, source)
+    shared_inputs()
+    return state.tokens(), state.inputs()
+
+
+def heatmap(
+    matrix: torch.Tensor,
+    tokens: Sequence[str],
+    title: str,
+    key: str,
+    *,
+    scores: bool = False,
+    value_name: str | None = None,
+    zrange: tuple[float, float] | str | None = None,
+    axes: tuple[str, str] = charts.QK_AXES,
+    container=st,
+) -> None:
+    """A (T, T) heatmap of weights (or of scores if `scores`), cells named WEIGHT or SCORE
+    unless `value_name` says otherwise, at presentation size while presenting."""
+    figure = charts.attention_heatmap(
+        matrix,
+        tokens,
+        title=title,
+        value_name=value_name or (SCORE if scores else WEIGHT),
+        weights=not scores,
+        zrange=zrange,
+        axes=axes,
+        present=present.presenting(),
+    )
+    plot(present.fit(figure), key=key, container=container)
 
 
 def heading(title: str) -> None:

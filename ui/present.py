@@ -81,9 +81,9 @@ def banner() -> None:
 
 
 def _has_banner_leave(page: str) -> bool:
-    """Pages other than the numbered lessons get their Leave button at the top (a lesson has
-    it in its step controls)."""
-    return page not in catalog.PATHS or catalog.page(page).lesson is None
+    """Pages without steps get their Leave button at the top (a page with steps has it in its
+    step controls)."""
+    return page not in catalog.PATHS or not catalog.page(page).steps
 
 
 def leave_button() -> None:

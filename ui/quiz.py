@@ -5,10 +5,24 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 import streamlit as st
+import torch
 
 from lessons.question import Question
 
 REVEALED = "ax_revealed"  # question id -> the inputs its answer was revealed for
+
+
+def inputs_id(*parts: object) -> tuple:
+    """What an answer depends on, as one hashable value: tensors as (shape, values), lists as
+    tuples, anything else as it is."""
+    return tuple(
+        (tuple(part.shape), tuple(part.flatten().tolist()))
+        if isinstance(part, torch.Tensor)
+        else tuple(part)
+        if isinstance(part, list)
+        else part
+        for part in parts
+    )
 
 
 def _reveal(question: str, inputs_id: Hashable) -> None:
