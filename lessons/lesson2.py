@@ -127,13 +127,6 @@ class Lesson2(NamedTuple):
     v1_v2_difference: float
 
 
-def score_range(steps: TrainableSteps) -> tuple[float, float]:
-    """One colour range for the scores and the scaled scores (both (T, T)), so the chart shows
-    that scaling shrinks them: (smallest, largest) over both."""
-    both = torch.cat([steps.attn_scores.flatten(), steps.scaled_scores.flatten()])
-    return float(both.min()), float(both.max())
-
-
 def v1_and_v2(inputs: torch.Tensor, weights: QKVWeights) -> tuple[torch.Tensor, torch.Tensor]:
     """SelfAttention_v1 holding `weights` (d_in, d_out) as nn.Parameter, and SelfAttention_v2
     whose nn.Linear layers hold the same weights transposed, (d_out, d_in); both run on

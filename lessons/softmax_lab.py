@@ -55,7 +55,7 @@ class LabRow(NamedTuple):
     omega: the typed scores ω; scale: m; row: m·ω, the row every method normalises;
     weights: method -> its weights; exp_naive: exp(m·ω) (may hold inf or 0);
     shifted: m·ω − max(m·ω) (every entry <= 0); exp_stable: exp(shifted), in (0, 1];
-    labels: x1..xT.
+    labels: ω1..ωT.
     """
 
     omega: torch.Tensor

@@ -93,7 +93,7 @@ if show(2):
     )
     left, right = side_by_side(2)
     scores_title, scaled_title = "Scores ω(i, j) = q(i) · k(j)", "Scaled scores ω(i, j) / √d_k"
-    shared = lesson2.score_range(steps)  # one colour range for both: scaling shows as paler
+    shared = charts.shared_range(steps.attn_scores, steps.scaled_scores)  # one range: scaling shows
     for column, matrix, title, key, name in (
         (left, steps.attn_scores, scores_title, "l2_scores_heatmap", page.SCORE),
         (right, steps.scaled_scores, scaled_title, "l2_scaled_heatmap", "scaled score ω / √d_k"),

@@ -371,12 +371,3 @@ def test_mean_sentence_follows_the_measured_means():
     assert abs(result.mean_query) <= lesson2.MEAN_CLOSE >= abs(result.mean_key)
     text = lesson2.mean_sentence(result, inputs)
     assert "seed inputs" not in text and "not zero-mean" not in text
-
-
-def test_score_range_holds_the_scores_and_the_scaled_scores():
-    steps = trainable_attention(seed_inputs(), init_qkv_weights(D_IN, 2, 123))
-    low, high = lesson2.score_range(steps)
-    for matrix in (steps.attn_scores, steps.scaled_scores):
-        assert low <= float(matrix.min()) and float(matrix.max()) <= high
-    assert high == float(steps.attn_scores.max())  # positive scores: the unscaled ones reach it
-    assert low == float(steps.scaled_scores.min())
