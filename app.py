@@ -61,9 +61,7 @@ def section_scores(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor, 
     ask = lesson1.prediction(walk)
     inputs_id = quiz.inputs_id(tokens, x, walk.query_index)
     quiz.ask("l1_top_score", inputs_id, ask, "tokens, vectors or query")
-    figure = present.fit(
-        charts.scores_bar(walk.attn_scores, tokens, walk.query_index, present=presenting())
-    )
+    figure = charts.scores_bar(walk.attn_scores, tokens, walk.query_index, present=presenting())
     plot(figure, key="query_scores_bar", container=slot)
     st.info(lesson1.highest_score_note(x, walk), icon=":material/lightbulb:")
     st.caption("The dot products, term by term:")
@@ -76,9 +74,7 @@ def section_weights(lesson: lesson1.Lesson1, tokens: list[str]) -> None:
     st.markdown(lesson1.WEIGHTS_TEXT)
     st.page_link("pages/6_Softmax_lab.py", label=lesson1.LAB_LINK, icon=":material/science:")
     by_method = {method: n.weights for method, n in walk.normalized.items()}
-    figure = present.fit(
-        charts.weights_grouped_bar(by_method, tokens, walk.query_index, present=presenting())
-    )
+    figure = charts.weights_grouped_bar(by_method, tokens, walk.query_index, present=presenting())
     plot(figure, key="query_weights_bars", container=slot)
     frame = matrix_frame(lesson1.weights_table(walk), tokens, lesson1.WEIGHT_COLUMNS)
     table(frame, key="query_weights_table")
@@ -108,7 +104,7 @@ def section_context(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor)
         from_origin=view.from_origin,
         present=presenting(),
     )
-    plot(present.fit(figure), key="vectors_plot", container=slot)
+    plot(figure, key="vectors_plot", container=slot)
 
 
 def heatmap(matrix: torch.Tensor, tokens: list[str], title: str, key: str, scores: bool, where):

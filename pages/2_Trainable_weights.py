@@ -20,7 +20,7 @@ def cached_variance_curve(seed: int) -> VarianceCurve:
     return variance_curve(lesson2.VARIANCE_D_KS, samples=lesson2.VARIANCE_SAMPLES, seed=seed)
 
 
-tokens, x = page.lesson_opening(
+tokens, x, settings = page.lesson_opening(
     PATH,
     "Self-attention with trainable weights",
     "queries, keys, values and scaling",
@@ -29,7 +29,7 @@ tokens, x = page.lesson_opening(
 )  # x: (T, d_in)
 T, d_in = x.shape
 
-with page.settings_area():
+with settings:
     d_out, seed = qkv.d_out_and_seed("l2", default_seed=lesson2.DEFAULT_SEED)
 weights = qkv.qkv_weights("l2", init_qkv_weights, d_out, seed)
 result = lesson2.compute(x, weights)

@@ -13,7 +13,7 @@ from ui.present import presenting
 from ui.show import agreement, chart_grid, matrix_frame, plot, side_by_side, table
 
 PATH = "pages/3_Causal_attention.py"
-tokens, x = page.lesson_opening(
+tokens, x, settings = page.lesson_opening(
     PATH,
     "Causal attention and dropout",
     "hiding the future",
@@ -22,7 +22,7 @@ tokens, x = page.lesson_opening(
 )  # x: (T, d_in)
 T, d_in = x.shape
 
-with page.settings_area():
+with settings:
     d_out, seed = qkv.d_out_and_seed("l3", default_seed=lesson3.DEFAULT_SEED)
 weights = qkv.qkv_weights("l3", init_linear_qkv, d_out, seed)
 result = lesson3.compute(x, weights)

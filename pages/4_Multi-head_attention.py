@@ -12,7 +12,7 @@ from ui.present import presenting
 from ui.show import agreement, chart_grid, matrix_frame, plot, table
 
 PATH = "pages/4_Multi-head_attention.py"
-tokens, x = page.lesson_opening(
+tokens, x, settings = page.lesson_opening(
     PATH,
     "Multi-head attention",
     "several attentions side by side",
@@ -21,7 +21,7 @@ tokens, x = page.lesson_opening(
 )  # x: (T, d_in)
 T, d_in = x.shape
 
-with page.settings_area():
+with settings:
     settings = qkv.multihead_settings()
     h, hd, d_out = settings.num_heads, settings.head_dim, settings.d_out
     st.markdown(

@@ -8,7 +8,7 @@ import streamlit as st
 import charts
 from lessons import softmax_lab as lab
 from lessons.validate import InputError
-from ui import page, quiz
+from ui import page, present, quiz
 from ui.present import presenting
 from ui.show import plot, side_by_side, text_table
 
@@ -94,6 +94,7 @@ else:
 
 if show(1):
     page.heading(STEPS[1])
+    slot = present.picture_slot()  # the chart first on a projector
     st.markdown(
         "- **sum normalisation**: m·ω(j) / Σ_l m·ω(l)\n"
         "- **naive softmax**: exp(m·ω(j)) / Σ_l exp(m·ω(l))\n"
@@ -108,6 +109,7 @@ if show(1):
             present=presenting(),
         ),
         key="softmax_lab_bars",
+        container=slot,
     )
     broken = lab.nonfinite_methods(row)
     if broken:

@@ -4,6 +4,7 @@ inputs, the export section and the link to the next lesson."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import streamlit as st
 import torch
@@ -33,49 +34,62 @@ def glossary_popover() -> None:
         st.markdown(glossary.as_markdown())
 
 
+def _where(page: catalog.Page) -> str:
+    return f"Lesson {page.lesson} of {catalog.LESSON_COUNT}" if page.lesson else page.label
+
+
+def _present_line(page: catalog.Page, title: str, column) -> None:
+    """The one short title line of presentation mode."""
+    where = _where(page)
+    column.markdown(f"**{title}**" if where == title else f"**{title}** · {where}")
+
+
 def header(page: catalog.Page, title: str, subtitle: str) -> None:
     """The page title, the line under it (which lesson this is, and what it is about) and the
     glossary."""
-    where = f"Lesson {page.lesson} of {catalog.LESSON_COUNT}" if page.lesson else page.label
     if present.presenting():  # one short line, so a step's picture fits on a projector
         line, words = st.columns([5, 1], vertical_alignment="center")
-        line.markdown(f"**{title}**" if where == title else f"**{title}** · {where}")
+        _present_line(page, title, line)
         with words:
             glossary_popover()
         return
     st.title(title)
     line, words = st.columns([5, 1], vertical_alignment="center")
-    line.caption(f"Attention Explorer · {where} · {subtitle}")
+    line.caption(f"Attention Explorer · {_where(page)} · {subtitle}")
     with words:
         glossary_popover()
 
 
-def intro(builds_on: str, source: str) -> None:
-    """What the lesson builds on (Markdown, the app's own text) and its source (a caption). On
-    a projector they wait in an expander, so each step starts near the top."""
-    with st.expander("What this lesson builds on") if present.presenting() else st.container():
-        st.markdown(builds_on)
-        st.caption(source)
+class Opening(NamedTuple):
+    """What a lesson on the shared tokens starts from: tokens (T), inputs (T, d_in), and the
+    container its settings go in."""
+
+    tokens: list[str]
+    inputs: torch.Tensor
+    settings: Any  # a Streamlit container
 
 
-def settings_area():  # -> a Streamlit container
-    """Where a lesson's settings go: in a closed "Settings" expander while presenting (so each
-    step starts near the top of a projector), otherwise in the page."""
-    if present.presenting():
-        return st.expander("Settings", icon=":material/tune:")
-    return st.container()
-
-
-def lesson_opening(
-    path: str, title: str, subtitle: str, builds_on: str, source: str
-) -> tuple[list[str], torch.Tensor]:
-    """The opening of a lesson on the shared tokens: set-up and sidebar, header, intro and the
-    shared inputs. Returns the tokens (T) and their inputs (T, d_in)."""
+def lesson_opening(path: str, title: str, subtitle: str, builds_on: str, source: str) -> Opening:
+    """The opening of a lesson on the shared tokens: set-up and sidebar, header, what it builds
+    on (Markdown, the app's own text) with its source, and the shared inputs. On a projector
+    all of it is one line: the title, then "Builds on", "Settings" and "Glossary" buttons that
+    open over the page (no editing of the inputs), so each step starts near the top."""
     info = start(path)
+    if present.presenting():
+        line, about, settings, words = st.columns([6, 2, 2, 2], vertical_alignment="center")
+        _present_line(info, title, line)
+        with about.popover("Builds on", icon=":material/history_edu:"):
+            st.markdown(builds_on)
+            st.caption(source)
+        with words:
+            glossary_popover()
+        box = settings.popover("Settings", icon=":material/tune:")
+        return Opening(state.tokens(), state.inputs(), box)
     header(info, title, subtitle)
-    intro(builds_on, source)
+    st.markdown(builds_on)
+    st.caption(source)
     shared_inputs()
-    return state.tokens(), state.inputs()
+    return Opening(state.tokens(), state.inputs(), st.container())
 
 
 def heatmap(
@@ -102,7 +116,7 @@ def heatmap(
         axes=axes,
         present=present.presenting(),
     )
-    plot(present.fit(figure), key=key, container=container)
+    plot(figure, key=key, container=container)
 
 
 def heading(title: str) -> None:

@@ -31,9 +31,10 @@ def chart_grid(min_column_width: int):  # -> a Streamlit grid container
 def plot(fig: go.Figure, key: str, filename: str | None = None, container=st) -> None:
     """A Plotly chart with a stable key, its text alternative for screen readers (built with
     the figure, charts.alt_text) and a PNG download named after the chart. Figures are built
-    at presentation size by the builders themselves (their `present` parameter)."""
+    at presentation size by the builders themselves (their `present` parameter); while
+    presenting, one taller than a projector's screen is cut to fit (present.fit)."""
     container.plotly_chart(
-        fig,
+        present.fit(fig),
         key=key,
         alt=charts.alt_text(fig) or None,
         config={
