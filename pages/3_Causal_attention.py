@@ -8,7 +8,7 @@ import charts
 from attention.causal import init_linear_qkv
 from lessons import lesson3
 from lessons.numbers import fmt
-from ui import inputs, page, qkv, quiz
+from ui import inputs, page, present, qkv, quiz
 from ui.present import presenting
 from ui.show import agreement, chart_grid, matrix_frame, plot, side_by_side, table
 
@@ -113,6 +113,7 @@ if show(2):
 
 if show(3):
     page.heading(STEPS[3])
+    slot = present.picture_slot()  # the heatmap first on a projector
     st.markdown(
         "During training, dropout sets each attention weight to 0 independently with "
         "probability p, which is meant to keep the model from relying on a few connections "
@@ -149,6 +150,7 @@ if show(3):
         f"Causal weights after dropout (p = {p:.2f})",
         "l3_dropout_heatmap",
         value_name="weight after dropout",
+        container=slot,
     )
     sums = ", ".join(f"{v:.3f}" for v in drop.row_sums.tolist())
     st.caption(
