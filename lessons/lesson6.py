@@ -11,6 +11,7 @@ T tokens (prompt + generated tokens fed back), S generation steps (new tokens).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -330,6 +331,12 @@ def uniform_sink(T: int) -> float:
     if T < 2:
         return float("nan")
     return sum(1 / (i + 1) for i in range(1, T)) / (T - 1)
+
+
+def shown_token(text: str) -> str:
+    """A token as plain text that shows its spaces and line breaks: in double quotes, with
+    line breaks and tabs written as \\n and \\t (JSON string form)."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def step_row(lesson: Lesson6, step: int, layer: int, head: int | None) -> torch.Tensor:

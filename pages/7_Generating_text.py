@@ -118,8 +118,8 @@ if show(1):
         step = st.slider("Generation step", 1, S, S, key=step_key) - 1
     layer, head = layer_head(c.num_layers, c.num_heads, st)
     s = generation.steps[step]
-    st.text(f"New token at position {s.position + 2}:")
-    st.code(s.token_text, language=None)
+    st.text(f"New token at position {s.position + 2} (in quotes, so spaces show):")
+    st.code(lesson6.shown_token(s.token_text), language=None)
     st.markdown(lesson6.step_sentence(result, step, layer, head))
     row = lesson6.step_row(result, step, layer, head)
     who = "mean of the heads" if head is None else f"head {head + 1}"
