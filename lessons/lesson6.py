@@ -55,7 +55,8 @@ SINK_SOURCE = (
 
 STEP_TITLES = [
     "What this model is",
-    "Generate, token by token",
+    "Generate",
+    "Token by token",
     "The whole causal attention matrix",
     "The attention sink",
     "The KV cache",
@@ -146,7 +147,7 @@ SINK_EXPLAINED = (
 )
 
 CACHE_EXPLAINED = (
-    "**The KV cache.** A token's key and value vectors do not change once it is in the text: "
+    "A token's key and value vectors do not change once it is in the text: "
     "with the causal mask, later tokens cannot affect them. So each step keeps every layer's "
     "keys and values, and the next step computes them only for the one new token and reads "
     "the rest from this cache. Without a cache every step runs the whole text through the "
@@ -160,8 +161,9 @@ COMPARISON: list[tuple[str, str, str]] = [
         "lessons 1-4 have none; lesson 5's encoder adds a learned position vector to each input",
         "RoPE (rotary position embedding): no position vector is added. Each query and key is "
         "cut into pairs of numbers, and each pair is rotated by the angle position × θ_i, "
-        "with a different speed θ_i per pair (the picture below). The score q(i) · k(j) then "
-        "depends on how far apart i and j are",
+        "with a different speed θ_i per pair (the picture below). Then the score q(i) · k(j) "
+        "depends on the two positions only through their difference: how far apart the "
+        "tokens are, not where they stand",
     ),
     (
         "Normalisation",
@@ -339,6 +341,12 @@ def shown_token(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def chart_tokens(tokens: Sequence[str]) -> list[str]:
+    """Tokens for chart labels: line breaks and tabs drawn as ↵ and ⇥ (the charts escape the
+    rest), so a line-break token does not leave an empty label."""
+    return [t.replace("\n", "↵").replace("\t", "⇥") for t in tokens]
+
+
 def step_row(lesson: Lesson6, step: int, layer: int, head: int | None) -> torch.Tensor:
     """(position + 1,) the query's weights at `step` in `layer`: one head, or (None) the mean
     over heads."""
@@ -392,11 +400,16 @@ def step_sentence(lesson: Lesson6, step: int, layer: int, head: int | None) -> s
     row = step_row(lesson, step, layer, head)
     top = int(row.argmax())
     who = "the mean over the 9 heads" if head is None else f"head {head + 1}"
+    first = (
+        " (the first token)"
+        if top == 0
+        else f"; position 1, the first token, gets {fmt(float(row[0]))}"
+    )
     return (
         f"Step {step + 1} of {len(lesson.generation.steps)}: the query is the token at position "
         f"{s.position + 1}; the new token goes to position {s.position + 2}. In layer "
         f"{layer + 1}, {who} gives the most weight, {fmt(float(row[top]))}, to position "
-        f"{top + 1}; position 1 gets {fmt(float(row[0]))}."
+        f"{top + 1}{first}."
     )
 
 
@@ -447,7 +460,7 @@ def cache_rows(lesson: Lesson6) -> list[CacheRow]:
         rows.append(
             CacheRow(
                 s.index + 1,
-                lesson.tokens[lesson.prompt_len + s.index],
+                shown_token(lesson.tokens[lesson.prompt_len + s.index]),
                 n,
                 n * per_token,
                 n * per_token_full,
@@ -537,10 +550,13 @@ def timing_sentence(cached: Sequence[float], uncached: Sequence[float]) -> str:
 
 # RoPE picture ----------------------------------------------------------------------------------
 
-ROPE_PAIR = 0  # the fastest-turning pair of dimensions (i = 0 and i + hd/2)
+ROPE_PAIR = 3  # a pair of dimensions (i = 3 and i + hd/2) that turns about 20° per position
+ROPE_POSITIONS = 8
 
 
-def rope_points(config: DecoderConfig, positions: int = 6, pair: int = ROPE_PAIR) -> torch.Tensor:
+def rope_points(
+    config: DecoderConfig, positions: int = ROPE_POSITIONS, pair: int = ROPE_PAIR
+) -> torch.Tensor:
     """(positions, 2) the vector (1, 0) of one dimension pair rotated by RoPE at positions
     0..positions-1: (cos(p θ_i), sin(p θ_i)), from the model's own rope_angles."""
     cos, sin = rope_angles(torch.arange(positions), config.head_dim, config.rope_theta)
@@ -553,7 +569,8 @@ def rope_sentence(config: DecoderConfig, pair: int = ROPE_PAIR) -> str:
     slowest = config.rope_theta ** (-2 * (config.head_dim // 2 - 1) / config.head_dim)
     return (
         f"The picture follows one pair of numbers of a query (dimensions {pair + 1} and "
-        f"{pair + 1 + config.head_dim // 2} of a head), the same vector at positions 0 to 5: "
+        f"{pair + 1 + config.head_dim // 2} of a head), the same vector at positions 0 to "
+        f"{ROPE_POSITIONS - 1}: "
         f"RoPE turns it by θ = {fmt(theta, 2)} radian per position "
         f"({fmt(math.degrees(theta), 1)}°). The head's {config.head_dim // 2} pairs turn at "
         f"speeds from {fmt(theta, 2)} down to {slowest:.2g} radian per position (base "
@@ -665,6 +682,13 @@ def lesson6_data(lesson: Lesson6, settings: Settings, layer: int, head: int) -> 
             "token_ids": lesson.generation.prompt_ids + lesson.generation.new_ids,
             "prompt_tokens": lesson.prompt_len,
         },
+        caveat=(
+            "Unlike the other lessons' scripts, this one needs more than Python and PyTorch: it "
+            "runs in the app's folder, reads the model file with the app's own GGUF reader "
+            "(from attention.decoder import SmolLM2) and recomputes, written out step by step, "
+            "the first step's attention row for the layer and head picked above (head 1 when "
+            "the mean of the heads is picked)."
+        ),
         notes=[
             "Row s of an attention matrix is the query of generation step s (the token at the "
             "position just before the new token) over every position it sees; later positions "

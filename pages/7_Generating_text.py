@@ -27,9 +27,8 @@ def settings_form() -> lesson6.Settings | None:
     """The prompt and settings (kept in the share link); None with an error if one is wrong."""
     st.text_area("Prompt", value=lesson6.DEFAULT_PROMPT, key="l6_prompt", height=80, **BOUND)
     with st.container(horizontal=True):
-        for i, text in enumerate(lesson6.DEFAULT_PROMPTS):
-            st.button(f"Example {i + 1}", key=f"w_l6_example_{i}", on_click=use_prompt,
-                      args=(text,), help=text)  # fmt: skip
+        for i, text in enumerate(lesson6.DEFAULT_PROMPTS):  # the app's own texts
+            st.button(text, key=f"w_l6_example_{i}", on_click=use_prompt, args=(text,))
     chat = st.toggle("Wrap the prompt in the chat template", key="l6_chat", **BOUND)
     c1, c2, c3, c4 = st.columns(4)
     limit = c1.number_input("Token limit", 1, lesson6.MAX_NEW_TOKENS, lesson6.DEFAULT_MAX_NEW,
@@ -84,6 +83,7 @@ if llm is None:
 
 if show(1):
     page.heading(lesson6.STEP_TITLES[1])
+    st.markdown(lesson6.CHAT_EXPLAINED)
     settings = settings_form()
     if settings is not None and settings.chat:
         st.caption("The text the model reads (the template around your prompt):")
@@ -108,12 +108,13 @@ step_key = f"w_l6_step_{st.session_state.get(RUNS, 0)}"
 step = int(st.session_state.get(step_key, S)) - 1
 
 if show(1):
-    st.markdown(lesson6.CHAT_EXPLAINED)
     st.caption(lesson6.generated_summary(result, settings))
     st.text("Prompt and generated text:")
     st.code(llm.decode(generation.prompt_ids) + generation.steps[-1].text, language=None,
             wrap_lines=True)  # fmt: skip
-    st.subheader("Step by step")
+
+if show(2):
+    page.heading(lesson6.STEP_TITLES[2])
     if S > 1:
         step = st.slider("Generation step", 1, S, S, key=step_key) - 1
     layer, head = layer_head(c.num_layers, c.num_heads, st)
@@ -124,28 +125,29 @@ if show(1):
     row = lesson6.step_row(result, step, layer, head)
     who = "mean of the heads" if head is None else f"head {head + 1}"
     fig = charts.query_bar(
-        row, result.tokens[: s.position + 1], s.position,
+        row, lesson6.chart_tokens(result.tokens[: s.position + 1]), s.position,
         title=f"Step {step + 1}: weights a({s.position + 1}, j), layer {layer + 1}, {who}",
         value_name="weight", y_title="weight a(i, j)", present=presenting(),
     )  # fmt: skip
     plot(fig, key="l6_step_bar")
     st.caption(lesson6.STEP_EXPLAINED)
 
-if show(2):
-    page.heading(lesson6.STEP_TITLES[2])
-    if not show(1):
+if show(3):
+    page.heading(lesson6.STEP_TITLES[3])
+    if not show(2):
         layer, head = layer_head(c.num_layers, c.num_heads, st)
     who = "mean of the heads" if head is None else f"head {head + 1}"
     matrix = lesson6.full_matrix(result, layer, head)
+    labels = lesson6.chart_tokens(lesson6.matrix_tokens(result))
     fig = charts.attention_heatmap(
-        matrix, lesson6.matrix_tokens(result), title=f"Layer {layer + 1}, {who}: a(i, j)",
+        matrix, labels, title=f"Layer {layer + 1}, {who}: a(i, j)",
         value_name="weight", axes=charts.QK_AXES, present=presenting(),
     )  # fmt: skip
     plot(fig, key="l6_matrix")
     st.caption(lesson6.MATRIX_EXPLAINED)
 
-if show(3):
-    page.heading(lesson6.STEP_TITLES[3])
+if show(4):
+    page.heading(lesson6.STEP_TITLES[4])
     question = lesson6.sink_question(result)
     quiz.ask("l6_sink", (settings, tuple(generation.new_ids)), question, "generation")
     st.markdown(lesson6.SINK_EXPLAINED)
@@ -153,8 +155,8 @@ if show(3):
     fig = decoder_charts.sink_bars(result.sink, result.uniform_sink, present=presenting())
     plot(fig, key="l6_sink")
 
-if show(4):
-    page.heading(lesson6.STEP_TITLES[4])
+if show(5):
+    page.heading(lesson6.STEP_TITLES[5])
     st.markdown(lesson6.CACHE_EXPLAINED)
     st.markdown(lesson6.cache_formula(c))
     rows = lesson6.cache_rows(result)[: step + 1]
@@ -177,8 +179,8 @@ if show(4):
         agreement("Without the cache the model wrote the same tokens with the same attention "
                   "rows (every layer and head)", diff)  # fmt: skip
 
-if show(5):
-    page.heading(lesson6.STEP_TITLES[5])
+if show(6):
+    page.heading(lesson6.STEP_TITLES[6])
     st.markdown(lesson6.comparison_markdown())
     plot(decoder_charts.rope_figure(lesson6.rope_points(c), present=presenting()), key="l6_rope")
     st.caption(lesson6.rope_sentence(c))

@@ -140,6 +140,10 @@ def test_a_shown_token_shows_spaces_and_line_breaks():
     assert lesson6.shown_token("é") == '"é"'
 
 
+def test_chart_labels_show_line_breaks():
+    assert lesson6.chart_tokens(["a\nb", "\t", " x"]) == ["a↵b", "⇥", " x"]
+
+
 def test_a_step_row_is_the_models_row(lesson):
     for step in range(STEPS):
         s = lesson.generation.steps[step]
@@ -159,7 +163,8 @@ def test_the_cache_table_grows_one_row_per_token(lesson):
         assert r.multiply_adds_cached <= r.multiply_adds_uncached
     assert [r.fed_with_cache for r in rows] == [lesson.prompt_len] + [1] * (STEPS - 1)
     assert rows[0].multiply_adds_cached == rows[0].multiply_adds_uncached  # the whole prompt
-    assert [r.new_token for r in rows] == lesson.tokens[lesson.prompt_len :]
+    new = lesson.tokens[lesson.prompt_len :]
+    assert [r.new_token for r in rows] == [lesson6.shown_token(t) for t in new]
     assert f"{per_token:,}" in lesson6.cache_formula(c)
 
 
@@ -256,5 +261,5 @@ def test_the_charts_carry_their_numbers_and_a_text_alternative(lesson, model):
     assert sink.data[0].y == tuple(float(v) for v in lesson.sink)
     assert "layer" in alt_text(sink)
     rope = decoder_charts.rope_figure(lesson6.rope_points(model.config))
-    assert len(rope.data) == 6 and alt_text(rope)
+    assert len(rope.data) == lesson6.ROPE_POSITIONS and alt_text(rope)
     assert decoder_charts.rope_figure(lesson6.rope_points(model.config), present=True)
