@@ -573,7 +573,7 @@ def rope_sentence(config: DecoderConfig, pair: int = ROPE_PAIR) -> str:
         f"{ROPE_POSITIONS - 1}: "
         f"RoPE turns it by θ = {fmt(theta, 2)} radian per position "
         f"({fmt(math.degrees(theta), 1)}°). The head's {config.head_dim // 2} pairs turn at "
-        f"speeds from {fmt(theta, 2)} down to {slowest:.2g} radian per position (base "
+        f"speeds from 1 radian down to {slowest:.2g} radian per position (base "
         f"{config.rope_theta:g}). Keys turn the same way, so in q(i) · k(j) only the "
         "difference of the two angles counts: how far apart the tokens are."
     )

@@ -60,11 +60,10 @@ def run(llm, settings: lesson6.Settings, use_cache: bool):
 def layer_head(L: int, h: int, where) -> tuple[int, int | None]:
     left, right = where.columns(2)
     layer = left.number_input("Layer", 1, L, L // 2, key="w_l6_layer", persist_state="session")
-    heads = [None, *range(h)]
-    head = right.selectbox("Head", heads, key="w_l6_head", persist_state="session",
-                           format_func=lambda j: f"mean of the {h} heads" if j is None
+    head = right.selectbox("Head", range(-1, h), key="w_l6_head", persist_state="session",
+                           format_func=lambda j: f"mean of the {h} heads" if j < 0
                            else f"head {j + 1}")  # fmt: skip
-    return int(layer) - 1, head
+    return int(layer) - 1, None if head < 0 else head
 
 
 info = page.start(PATH)
@@ -103,7 +102,8 @@ settings, generation = st.session_state[RESULT]
 result = lesson6.compute(generation, llm)
 S, c = len(generation.steps), llm.config
 layer = int(st.session_state.get("w_l6_layer", c.num_layers // 2)) - 1
-head = st.session_state.get("w_l6_head")
+head = st.session_state.get("w_l6_head", -1)
+head = None if head < 0 else head
 step_key = f"w_l6_step_{st.session_state.get(RUNS, 0)}"
 step = int(st.session_state.get(step_key, S)) - 1
 
