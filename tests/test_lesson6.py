@@ -8,6 +8,7 @@ import json
 import math
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,24 @@ def test_the_charts_carry_their_numbers_and_a_text_alternative(lesson, model):
     rope = decoder_charts.rope_figure(lesson6.rope_points(model.config))
     assert len(rope.data) == lesson6.ROPE_POSITIONS and alt_text(rope)
     assert decoder_charts.rope_figure(lesson6.rope_points(model.config), present=True)
+
+
+def test_sessions_that_generate_together_get_their_own_results(model, settings):
+    """The model's layer buffers are shared: ui.decoder takes turns step by step."""
+    from ui import decoder
+
+    other = settings._replace(prompt=lesson6.DEFAULT_PROMPTS[1])
+    expected = [lesson6.generate(s, model) for s in (settings, other)]
+    results: list = [None, None]
+
+    def work(i: int, s: lesson6.Settings) -> None:
+        results[i] = decoder.generate(model, s)
+
+    threads = [threading.Thread(target=work, args=pair) for pair in enumerate((settings, other))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for got, want in zip(results, expected, strict=True):
+        assert got.new_ids == want.new_ids
+        assert lesson6.max_row_difference(got, want) < 1e-6

@@ -3,6 +3,7 @@ server process, and generating with one thread."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import streamlit as st
@@ -21,6 +22,10 @@ from lessons import lesson6
 
 # One thread: on a server whose cores are shared, two threads made decoding many times slower.
 THREADS = 1
+# The model unpacks each layer into buffers it allocates once and shares between calls, so two
+# sessions must not run a forward pass at the same time: each step holds this lock (sessions
+# that generate together take turns token by token).
+_FORWARD_LOCK = threading.Lock()
 
 
 @st.cache_resource(show_spinner="Loading SmolLM2-135M-Instruct (about 98 MB, from disk)…")
@@ -76,7 +81,12 @@ def generate(
     steps: list[DecodeStep] = []
     prompt_attn = torch.empty(0)
     options = lesson6.generate_options(settings, use_cache)
-    for item in llm.iter_generate(ids, **options):
+    items = llm.iter_generate(ids, **options)
+    while True:
+        with _FORWARD_LOCK:  # one step's forward pass (see _FORWARD_LOCK)
+            item = next(items, None)
+        if item is None:
+            break
         if isinstance(item, PromptPass):
             prompt_attn = item.attn_weights
         else:
