@@ -14,7 +14,7 @@ from ui.present import presenting
 from ui.show import agreement, plot
 
 PATH = "pages/7_Generating_text.py"
-RESULT, UNCACHED = "ax_l6_result", "ax_l6_uncached"  # (settings, Generation) of the last run
+RESULT, UNCACHED = "ax_l6_result", "ax_l6_uncached"  # the last run's settings; measure uncached?
 RUNS = "ax_l6_runs"  # generations so far: a new one starts the step picker at its last step
 BOUND = {"persist_state": "session", "bind": "query-params"}
 
@@ -42,19 +42,6 @@ def settings_form() -> lesson6.Settings | None:
     except InputError as error:
         st.error(str(error), icon=":material/error:")
         return None
-
-
-def run(llm, settings: lesson6.Settings, use_cache: bool):
-    bar = st.progress(0.0, text="Generating…")
-    try:
-        return decoder.generate(
-            llm, settings, use_cache,
-            lambda done, total: bar.progress(done / total, text=f"Token {done} of at most {total}"),
-        )  # fmt: skip
-    except InputError as error:
-        st.error(str(error), icon=":material/error:")
-    finally:
-        bar.empty()
 
 
 def layer_head(L: int, h: int, where) -> tuple[int, int | None]:
@@ -87,18 +74,20 @@ if show(1):
     if settings is not None and settings.chat:
         st.caption("The text the model reads (the template around your prompt):")
         st.code(lesson6.prompt_text(settings), language=None, wrap_lines=True)
-    if st.button("Generate", type="primary", key="w_l6_generate", disabled=settings is None,
-                 icon=":material/play_arrow:"):  # fmt: skip
-        generation = run(llm, settings, use_cache=True)
-        if generation is not None:
-            st.session_state[RESULT] = (settings, generation)
-            st.session_state[RUNS] = st.session_state.get(RUNS, 0) + 1
-            st.session_state.pop(UNCACHED, None)
+    clicked = st.button("Generate", type="primary", key="w_l6_generate",
+                        disabled=settings is None, icon=":material/play_arrow:")  # fmt: skip
+    if clicked and decoder.generation(llm, settings) is not None:
+        st.session_state[RESULT] = settings
+        st.session_state[RUNS] = st.session_state.get(RUNS, 0) + 1
+        st.session_state.pop(UNCACHED, None)
 
 if RESULT not in st.session_state:
     st.info("Press Generate to let the model write.", icon=":material/info:")
     st.stop()
-settings, generation = st.session_state[RESULT]
+settings = st.session_state[RESULT]
+generation = decoder.generation(llm, settings)  # kept, or made again if the server dropped it
+if generation is None:
+    st.stop()
 result = lesson6.compute(generation, llm)
 S, c = len(generation.steps), llm.config
 layer = int(st.session_state.get("w_l6_layer", c.num_layers // 2)) - 1
@@ -169,9 +158,9 @@ if show(5):
     st.markdown(lesson6.work_sentence(result))
     if not presenting() and st.button("Measure the same generation without the cache",
                                       key="w_l6_uncached", icon=":material/timer:"):  # fmt: skip
-        st.session_state[UNCACHED] = run(llm, settings, use_cache=False)
-    uncached = st.session_state.get(UNCACHED)
-    if uncached is not None and len(uncached.steps) == S:
+        st.session_state[UNCACHED] = True
+    uncached = decoder.generation(llm, settings, False) if UNCACHED in st.session_state else None
+    if uncached is not None:
         st.markdown(lesson6.timing_sentence([x.seconds for x in generation.steps],
                                             [x.seconds for x in uncached.steps]))  # fmt: skip
         same = uncached.new_ids == generation.new_ids

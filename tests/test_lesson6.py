@@ -285,3 +285,27 @@ def test_sessions_that_generate_together_get_their_own_results(model, settings):
     for got, want in zip(results, expected, strict=True):
         assert got.new_ids == want.new_ids
         assert lesson6.max_row_difference(got, want) < 1e-6
+
+
+def test_the_server_keeps_only_the_last_few_generations(monkeypatch):
+    from collections import OrderedDict
+
+    from ui import decoder
+
+    made: list = []
+
+    def fake_generate(llm, settings, use_cache, on_step):
+        made.append((settings, use_cache))
+        return object()
+
+    monkeypatch.setattr(decoder, "generate", fake_generate)
+    monkeypatch.setattr(decoder, "_KEPT", OrderedDict())
+    all_settings = [lesson6.Settings(seed=i) for i in range(decoder.MAX_KEPT + 1)]
+    first = decoder.generation(None, all_settings[0])
+    assert decoder.generation(None, all_settings[0]) is first and len(made) == 1  # kept
+    assert decoder.generation(None, all_settings[0], use_cache=False) is not first
+    for s in all_settings[1:]:
+        decoder.generation(None, s)
+    assert len(decoder._KEPT) == decoder.MAX_KEPT
+    decoder.generation(None, all_settings[0])  # dropped, so made again
+    assert made.count((all_settings[0], True)) == 2

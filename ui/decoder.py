@@ -4,6 +4,7 @@ server process, and generating with one thread."""
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 import streamlit as st
@@ -19,6 +20,7 @@ from attention.model_files import (
     locate_model_file,
 )
 from lessons import lesson6
+from lessons.validate import InputError
 
 # One thread: on a server whose cores are shared, two threads made decoding many times slower.
 THREADS = 1
@@ -26,6 +28,12 @@ THREADS = 1
 # sessions must not run a forward pass at the same time: each step holds this lock (sessions
 # that generate together take turns token by token).
 _FORWARD_LOCK = threading.Lock()
+# The last few generations, shared by every session (a generation is a pure function of its
+# settings: greedy, or sampled with a seed). Sessions keep only their settings, so memory stays
+# bounded however many students generate: about 11 MB for 100 tokens after a 37-token prompt.
+MAX_KEPT = 4
+_KEPT: OrderedDict[tuple[lesson6.Settings, bool], Generation] = OrderedDict()
+_KEPT_LOCK = threading.Lock()
 
 
 @st.cache_resource(show_spinner="Loading SmolLM2-135M-Instruct (about 98 MB, from disk)…")
@@ -94,3 +102,33 @@ def generate(
             if on_step is not None:
                 on_step(len(steps), settings.max_new_tokens)
     return Generation(ids, steps, prompt_attn)
+
+
+def generation(
+    llm: SmolLM2, settings: lesson6.Settings, use_cache: bool = True
+) -> Generation | None:
+    """The generation for these settings: kept from an earlier run (of any session), else made
+    now with a progress bar. None, with the error shown, for a prompt that is too long."""
+    key = (settings, use_cache)
+    with _KEPT_LOCK:
+        if key in _KEPT:
+            _KEPT.move_to_end(key)
+            return _KEPT[key]
+    bar = st.progress(0.0, text="Generating…")
+    try:
+        made = generate(
+            llm,
+            settings,
+            use_cache,
+            lambda done, total: bar.progress(done / total, text=f"Token {done} of at most {total}"),
+        )
+    except InputError as error:
+        st.error(str(error), icon=":material/error:")
+        return None
+    finally:
+        bar.empty()
+    with _KEPT_LOCK:
+        _KEPT[key] = made
+        while len(_KEPT) > MAX_KEPT:
+            _KEPT.popitem(last=False)
+    return made
