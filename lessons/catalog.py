@@ -52,6 +52,13 @@ PAGE_LIST: tuple[Page, ...] = (
         "a real transformer",
         5,
     ),
+    Page(
+        "pages/7_Generating_text.py",
+        "6 · Generating text",
+        ":material/looks_6:",
+        "generating text",
+        6,
+    ),
     Page("pages/6_Softmax_lab.py", "Softmax lab", ":material/science:", "softmax lab"),
     Page(
         "pages/1_About_attention.py",

@@ -66,12 +66,12 @@ def test_lesson_one_can_use_the_models_token_embeddings():
     assert chart(at, "weights_heatmap")["data"][0]["z"][0][0] < 0.2
 
 
-def test_lesson_five_opens_with_lesson_four_and_is_the_last():
+def test_lesson_five_opens_with_lesson_four_and_leads_to_lesson_six():
     at = open_app(PAGE, timeout=120)
     intro = page_markdown(at)[0]
     assert "lesson 4" in intro and "multi_head_attention" in intro
     links = [e.proto for e in at.get("page_link") if e.proto.label.startswith("Next")]
-    assert not links  # page.next_lesson draws nothing after the last lesson
+    assert [link.label for link in links] == ["Next: lesson 6 · Generating text"]
     labels = [e.proto.label for e in at.get("page_link")]
     assert labels.count("Softmax lab") == 2  # the sidebar's link and the page's own
 

@@ -1,4 +1,5 @@
-"""A student on a phone, sidebar closed, walks lessons 1 to 5 by the links in the pages."""
+"""A student on a phone, sidebar closed, walks every lesson, 1 to the last, by the links in the
+pages."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def sidebar_closed(page: Page) -> bool:
     return box is None or box["x"] + box["width"] <= 0
 
 
-def test_a_phone_walks_lessons_1_to_5_by_the_next_links(new_page, app_url):
+def test_a_phone_walks_every_lesson_by_the_next_links(new_page, app_url):
     page = new_page(**PHONE)
     open_page(page, app_url + "/")
     assert sidebar_closed(page)
