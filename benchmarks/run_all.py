@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, tuple[str, int, int]] = {
     "cold_start": ("bench_cold_start.py", 600, 900),
     "memory": ("bench_memory.py", 600, 600),
     "load": ("load_server.py", 900, 1500),
+    "decoder": ("bench_decoder.py", 600, 1500),
 }
 
 

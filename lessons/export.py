@@ -65,7 +65,7 @@ class Matrix(NamedTuple):
 class LessonData:
     """Everything one lesson exports: its number and title, the tokens, the matrices in display
     order, the settings that produced them (e.g. seed, num_heads), notes for the reader, and a
-    caveat for the page when something on it is not exported."""
+    caveat for the page when something on it is not exported, and what its script needs."""
 
     number: int
     title: str
@@ -74,6 +74,11 @@ class LessonData:
     settings: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     caveat: str = ""
+    # What the PyTorch script needs to run, said above it on the page.
+    script_needs: str = (
+        "Needs only Python and PyTorch. Your inputs and weights are written out as numbers; "
+        "the computation follows this lesson's steps, line by line."
+    )
 
     @property
     def file_stem(self) -> str:

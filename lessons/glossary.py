@@ -12,7 +12,7 @@ class Entry(NamedTuple):
     meaning: str
 
 
-ENTRIES: tuple[Entry, ...] = (
+_ENTRIES: tuple[Entry, ...] = (
     Entry(
         "attention weights a(i, j)",
         "How much token i takes from token j when its context vector is built. In the lessons "
@@ -133,7 +133,39 @@ ENTRIES: tuple[Entry, ...] = (
         "The way the model in lesson 5 splits text into tokens: common words stay whole, "
         "rarer words are split into pieces (a piece that continues a word starts with ##).",
     ),
+    Entry(
+        "attention sink",
+        "A finding about trained decoders (Xiao et al., 2023): many heads put a large share of "
+        "their weight on the first token whatever it is, as if parking it there (lesson 6).",
+    ),
+    Entry(
+        "grouped-query attention",
+        "Several query heads share one key/value head, so fewer keys and values are computed "
+        "and stored (lesson 6's model: 9 query heads, 3 key/value heads).",
+    ),
+    Entry(
+        "KV cache",
+        "While a decoder writes text, the keys and values of the tokens so far are kept, so "
+        "each new token computes only its own query, key and value (lesson 6).",
+    ),
+    Entry(
+        "logit",
+        "A decoder's raw score for each possible next token; the softmax of the logits gives "
+        "the probability of each token (lesson 6).",
+    ),
+    Entry(
+        "RMSNorm",
+        "Like LayerNorm, but it only divides each vector by its root mean square (no mean is "
+        "subtracted), then scales each entry by a learned weight (lesson 6).",
+    ),
+    Entry(
+        "RoPE (rotary position embedding)",
+        "Position enters by rotating pairs of entries of each query and key by an angle that "
+        "grows with the token's position; for the same two vectors, q · k then depends on how "
+        "far apart the two tokens are, not on where they stand (lesson 6).",
+    ),
 )
+ENTRIES: tuple[Entry, ...] = tuple(sorted(_ENTRIES, key=lambda entry: entry.term.lower()))
 
 
 def lookup(term: str) -> Entry:

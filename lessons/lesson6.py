@@ -684,7 +684,7 @@ def lesson6_data(lesson: Lesson6, settings: Settings, layer: int, head: int) -> 
             "token_ids": lesson.generation.prompt_ids + lesson.generation.new_ids,
             "prompt_tokens": lesson.prompt_len,
         },
-        caveat=(
+        script_needs=(
             "Unlike the other lessons' scripts, this one needs more than Python and PyTorch: it "
             "runs in the app's folder, reads the model file with the app's own GGUF reader "
             "(from attention.decoder import SmolLM2) and recomputes, written out step by step, "

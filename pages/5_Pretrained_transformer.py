@@ -163,8 +163,4 @@ if show(4):
     st.markdown(lesson5.resting_sentence(result))
     st.markdown(lesson5.CAVEATS)
 
-page.next_lesson(PATH)  # lesson 5 is the last: nothing follows
-st.divider()
-st.markdown("**The end of the lessons.** Go further with the lab, or read the overview:")
-st.page_link("pages/6_Softmax_lab.py", label="Softmax lab", icon=":material/science:")
-st.page_link("pages/1_About_attention.py", label="About attention", icon=":material/menu_book:")
+page.next_lesson(PATH)

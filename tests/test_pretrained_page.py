@@ -72,8 +72,6 @@ def test_lesson_five_opens_with_lesson_four_and_leads_to_lesson_six():
     assert "lesson 4" in intro and "multi_head_attention" in intro
     links = [e.proto for e in at.get("page_link") if e.proto.label.startswith("Next")]
     assert [link.label for link in links] == ["Next: lesson 6 · Generating text"]
-    labels = [e.proto.label for e in at.get("page_link")]
-    assert labels.count("Softmax lab") == 2  # the sidebar's link and the page's own
 
 
 def test_the_question_reveals_the_computed_answer():

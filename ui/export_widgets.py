@@ -42,10 +42,7 @@ def export_panel(data: LessonData, snippet: str, key_prefix: str) -> None:
         "shows them as text and never runs them as a formula."
     )
     with st.expander("As PyTorch code", icon=":material/code:", key=f"{key_prefix}_export_code"):
-        st.caption(
-            "Needs only Python and PyTorch. Your inputs and weights are written out as numbers; "
-            "the computation follows this lesson's steps, line by line."
-        )
+        st.caption(data.script_needs)
         if len(snippet) <= MAX_SHOWN_CODE_CHARS:
             st.code(snippet, language="python", height=480)
         else:
