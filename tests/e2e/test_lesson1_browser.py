@@ -50,6 +50,7 @@ PAGES = [
     ("/Causal_attention", "causal"),
     ("/Multi-head_attention", "multihead"),
     ("/Pretrained_transformer", "pretrained"),
+    ("/Generating_text", "generating"),
     ("/Softmax_lab", "softmax-lab"),
     ("/About_attention", "about"),
 ]
