@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -24,6 +25,24 @@ def vectors_alt(
         f"token, and the context vector z({query_index + 1}) of the query "
         f"{query_index + 1}: {plain_label(tokens[query_index])}, at ({where})."
     )
+
+
+LABEL_PAD = 0.2  # of the x span on each side: room for the labels centred on the points
+
+
+def _padded(xs: Sequence, context_x, with_origin: bool) -> list[float] | None:
+    """An x range holding every point (and the origin) with room for the labels centred on
+    the outermost points; None (Plotly's own) when no coordinate is finite."""
+    found = [v for v in [*xs, context_x, *([0.0] if with_origin else [])] if _finite(v)]
+    if not found:
+        return None
+    lo, hi = min(found), max(found)
+    pad = LABEL_PAD * ((hi - lo) or 1.0)
+    return [lo - pad, hi + pad]
+
+
+def _finite(value) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
 
 
 def vectors_figure(
@@ -103,7 +122,12 @@ def vectors_figure(
             for n, t in zip("xyz", axis_titles, strict=True)
         }
     else:
-        more["xaxis"] = style.axis(axis_titles[0], present, zeroline=True)
+        more["xaxis"] = style.axis(
+            axis_titles[0],
+            present,
+            zeroline=True,
+            range=_padded(coords[0], context[0], from_origin),
+        )
         more["yaxis"] = style.axis(axis_titles[1], present, zeroline=True)
         if from_origin:
             more["yaxis"]["scaleanchor"] = "x"
