@@ -65,13 +65,7 @@ def server_rss(page_tokens: int) -> common.Row:
         pid = server.process.pid
         steps.append(("started", common.tree_rss_mb(pid)))
         page = common.new_page(browser)
-        page.goto(server.url + "/")
-        common.wait_idle(page, since=0, timeout=common.OPEN_TIMEOUT_MS)
-        common.wait_rendered(page, timeout=common.OPEN_TIMEOUT_MS)
-        for script, label, _icon in PAGES:
-            bench_memory.visit(page, server.url, bench_memory.url_path(script))
-            steps.append((label, common.tree_rss_mb(pid)))
-            print(f"  after {label}: {steps[-1][1]:.0f} MB", flush=True)
+        bench_memory.visit_every_page(page, server, steps)
         bench_memory.visit(page, server.url, bench_memory.url_path(LESSON6))
         for selector, value, key in (
             ("[class*=st-key-l6_prompt] textarea", PAGE_PROMPT, "Control+Enter"),

@@ -44,6 +44,23 @@ def visit(page: Any, base_url: str, path: str) -> bool:
     return clicked
 
 
+def visit_every_page(page: Any, server: Any, steps: list[tuple[str, float]]) -> list[str]:
+    """Open the app, then every page of the catalogue through the sidebar, appending the
+    server's RSS after each to `steps`; notes on pages that had to be opened by URL."""
+    pid = server.process.pid
+    notes = []
+    page.goto(server.url + "/")
+    common.wait_idle(page, since=0, timeout=common.OPEN_TIMEOUT_MS)
+    common.wait_rendered(page, timeout=common.OPEN_TIMEOUT_MS)
+    steps.append(("first page", common.tree_rss_mb(pid)))
+    for script, label, _icon in PAGES:
+        if not visit(page, server.url, url_path(script)):
+            notes.append(f"no sidebar link to {script}: opened by URL (a new session)")
+        steps.append((label, common.tree_rss_mb(pid)))
+        print(f"  after {label}: {steps[-1][1]:.0f} MB", flush=True)
+    return notes
+
+
 def run(args: argparse.Namespace) -> list[common.Row]:
     steps: list[tuple[str, float]] = []
     notes = []
@@ -52,15 +69,7 @@ def run(args: argparse.Namespace) -> list[common.Row]:
             pid = server.process.pid
             steps.append(("started", common.tree_rss_mb(pid)))
             page = common.new_page(browser)
-            page.goto(server.url + "/")
-            common.wait_idle(page, since=0, timeout=common.OPEN_TIMEOUT_MS)
-            common.wait_rendered(page, timeout=common.OPEN_TIMEOUT_MS)
-            steps.append(("first page", common.tree_rss_mb(pid)))
-            for script, label, _icon in PAGES:
-                if not visit(page, server.url, url_path(script)):
-                    notes.append(f"no sidebar link to {script}: opened by URL (a new session)")
-                steps.append((label, common.tree_rss_mb(pid)))
-                print(f"  after {label}: {steps[-1][1]:.0f} MB")
+            notes += visit_every_page(page, server, steps)
             page.context.close()
         peak = max(mb for _, mb in steps)
         detail = "; ".join(f"{label} {mb:.0f}" for label, mb in steps) + " (MB)"
