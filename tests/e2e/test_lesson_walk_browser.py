@@ -14,7 +14,7 @@ from browser_helpers import (
     url_path,
     wait_idle,
 )
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from lessons import catalog
 
@@ -54,7 +54,8 @@ def test_a_phone_walks_every_lesson_by_the_next_links(new_page, app_url):
     visited = [url_path(page.url)]
     for expected in LESSON_URLS[1:]:
         link = page.locator(MAIN).get_by_role("link", name=re.compile(r"^Next: lesson"))
-        assert link.count() == 1, f"no in-page Next link on {visited[-1]}"
+        # The link is the page's last element: wait for it (a long page may still be drawing).
+        expect(link, f"no in-page Next link on {visited[-1]}").to_have_count(1, timeout=60_000)
         link.scroll_into_view_if_needed()
         assert link.is_visible()
         runs = script_runs(page)
