@@ -7,7 +7,7 @@ import streamlit as st
 import charts
 from attention.trainable import VarianceCurve, init_qkv_weights, variance_curve
 from lessons import lesson2
-from ui import inputs, page, qkv, quiz, state
+from ui import explore, inputs, page, qkv, quiz, state
 from ui.present import presenting
 from ui.show import agreement, matrix_frame, plot, side_by_side, table
 
@@ -131,6 +131,7 @@ if show(3):
     with right:
         st.subheader("Context vectors z(i)")
         table(matrix_frame(steps.context_vecs, tokens, out_columns), key="l2_context_table")
+    explore.for_lesson2(x, tokens, weights, steps)
     q = inputs.query_picker("Query token for the bar chart")
     plot(
         charts.weights_bar(steps.attn_weights[q], tokens, q, present=presenting()),
