@@ -314,8 +314,8 @@ def shuffle_rows(check: ShuffleCheck) -> dict[str, list[str]]:
     names = list(check.gaps)
     return {
         "output": [OUTPUT_NAMES.get(name, name) for name in names],
-        "largest difference": [f"{check.gaps[name]:.1e}" for name in names],
-        "moved with the tokens": ["yes" if check.permutes[name] else "no" for name in names],
+        "difference": [f"{check.gaps[name]:.1e}" for name in names],
+        "moved": ["yes" if check.permutes[name] else "no" for name in names],
     }
 
 

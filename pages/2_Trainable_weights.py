@@ -131,17 +131,16 @@ if show(3):
     with right:
         st.subheader("Context vectors z(i)")
         table(matrix_frame(steps.context_vecs, tokens, out_columns), key="l2_context_table")
-    explore.for_lesson2(x, tokens, weights, steps)
     q = inputs.query_picker("Query token for the bar chart")
     plot(
         charts.weights_bar(steps.attn_weights[q], tokens, q, present=presenting()),
         key="l2_query_weights_bar",
     )
     st.caption(
-        "The weights ignore word order: shuffle the tokens and each row just moves with its "
-        "token (lesson 1 shows this with your tokens). Lesson 5's model adds position "
-        "embeddings to its inputs."
+        "The weights ignore word order: shuffle the tokens (below) and each row just moves "
+        "with its token. Lesson 5's model adds position embeddings to its inputs."
     )
+    explore.for_lesson2(x, tokens, weights, steps)
 
 if show(4):
     page.heading(STEPS[4])

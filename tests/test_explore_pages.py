@@ -83,17 +83,17 @@ def shuffled(lesson: int):
 
 def test_shuffle_without_mask_every_output_moves_with_the_tokens():
     at = shuffled(2)
-    frame = next(d for d in at.dataframe if "moved with the tokens" in d.value.columns).value
+    frame = next(d for d in at.dataframe if "moved" in d.value.columns).value
     assert len(frame) == len(TOKEN_DIMS[2])
-    assert set(frame["moved with the tokens"]) == {"yes"}
+    assert set(frame["moved"]) == {"yes"}
     assert at.success and not at.error
-    assert all(float(v) <= 1e-6 for v in frame["largest difference"])
+    assert all(float(v) <= 1e-6 for v in frame["difference"])
 
 
 def test_shuffle_with_the_causal_mask_says_the_weights_change():
     at = shuffled(3)
-    frame = next(d for d in at.dataframe if "moved with the tokens" in d.value.columns).value
-    moved = dict(zip(frame["output"], frame["moved with the tokens"], strict=True))
+    frame = next(d for d in at.dataframe if "moved" in d.value.columns).value
+    moved = dict(zip(frame["output"], frame["moved"], strict=True))
     assert moved["weights A"] == "no" and moved["queries Q"] == "yes"
     assert any("do NOT just move" in i.value for i in at.info)
     assert not at.error

@@ -20,7 +20,7 @@ from lessons import explore
 from lessons.lesson1 import SHUFFLE_TOL
 from lessons.lesson4 import Settings as MultiHeadSettings
 from ui import present
-from ui.show import agreement, plot, text_table
+from ui.show import agreement, chart_grid, plot, text_table
 
 
 def cell_keys(prefix: str) -> tuple[str, str]:
@@ -126,8 +126,9 @@ def compare(
     )
     if note:
         st.caption(note)
-    for column, figure, name in zip(st.columns(3), figures, ("a", "b", "difference"), strict=True):
-        plot(figure, key=f"{prefix}_compare_chart_{name}", container=column)
+    grid = chart_grid(300)  # two per row on a wide screen, one on a phone
+    for figure, name in zip(figures, ("a", "b", "difference"), strict=True):
+        plot(figure, key=f"{prefix}_compare_chart_{name}", container=grid)
 
 
 def shuffle(
@@ -150,7 +151,14 @@ def shuffle(
     check = explore.shuffle_check(run, x, explore.TOKEN_DIMS[lesson])
     st.caption("The tokens in the shuffled order (press the button again to hide this):")
     st.code(" ".join(tokens[r] for r in check.order), language=None, wrap_lines=True)
-    text_table(explore.shuffle_rows(check), key=f"{prefix}_shuffle_table")
+    text_table(
+        explore.shuffle_rows(check),
+        key=f"{prefix}_shuffle_table",
+        helps={
+            "difference": "The largest |shuffled output − original output in the new order|.",
+            "moved": "yes: the output is the original in the new order, within 1e-6.",
+        },
+    )
     moved, changed = explore.shuffle_verdict(check, causal)
     if not changed:
         agreement(
@@ -221,7 +229,7 @@ def for_lesson2(
             steps.attn_weights,
             explore.unscaled_weights(steps.attn_scores),
             tokens,
-            ("Scaled: softmax(ω / √d_k)", "Unscaled: softmax(ω)"),
+            ("Scaled: softmax(ω / √d_k)", "Unscaled: softmax(ω)", "Scaled − unscaled"),
         )
     with st.expander("Word order: shuffle the tokens"):
         shuffle("l2", 2, x, tokens, explore.lesson_run(2, weights))
@@ -249,7 +257,7 @@ def for_lesson3(
             steps.attn_weights,
             steps.unmasked_weights,
             tokens,
-            ("Causal: future set to −∞", "Not causal: no mask"),
+            ("Causal: future set to −∞", "Not causal: no mask", "Causal − not causal"),
         )
     with st.expander("Word order: shuffle the tokens"):
         shuffle("l3", 3, x, tokens, explore.lesson_run(3, weights), causal=True)
@@ -277,7 +285,13 @@ def for_lesson4(
         b = right.selectbox(
             "Head B", list(range(h)), index=min(1, h - 1), format_func=name, key="l4_compare_b"
         )
-        compare("l4", split.attn_weights[a], split.attn_weights[b], tokens, (name(a), name(b)))
+        compare(
+            "l4",
+            split.attn_weights[a],
+            split.attn_weights[b],
+            tokens,
+            (name(a), name(b), f"{name(a)} − {name(b)}"),
+        )
     with st.expander("Word order: shuffle the tokens"):
         shuffle(
             "l4", 4, x, tokens, explore.lesson_run(4, settings=settings), causal=settings.causal
