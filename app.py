@@ -7,7 +7,7 @@ import torch
 
 import charts
 from lessons import lesson1
-from ui import inputs, page, present, pretrained, quiz, state
+from ui import explore, inputs, page, present, pretrained, quiz, state
 from ui.present import presenting
 from ui.show import agreement, matrix_frame, plot, table
 
@@ -113,7 +113,7 @@ def heatmap(matrix: torch.Tensor, tokens: list[str], title: str, key: str, score
 
 
 def section_matrices(
-    lesson: lesson1.Lesson1, tokens: list[str], dims: list[str], shown: slice
+    lesson: lesson1.Lesson1, tokens: list[str], dims: list[str], shown: slice, x: torch.Tensor
 ) -> None:
     steps, q, slot = lesson.steps, lesson.walk.query_index, present.picture_slot()
     page.heading(STEPS[4])
@@ -127,6 +127,7 @@ def section_matrices(
     if len(tokens) > charts.MAX_CELL_TEXT:
         st.caption(lesson1.hover_note(charts.MAX_CELL_TEXT))
     st.markdown(lesson1.symmetry_text(lesson.asymmetry))
+    explore.for_lesson1(x, tokens, steps.attn_weights)
     st.subheader("Context vectors Z = A X")
     table(
         matrix_frame(steps.context_vecs[:, shown], tokens, [f"z {c}" for c in dims[shown]]),
@@ -192,7 +193,7 @@ if show(2):
 if show(3):
     section_context(lesson, tokens, x)
 if show(4):
-    section_matrices(lesson, tokens, dims, shown)
+    section_matrices(lesson, tokens, dims, shown, x)
 if show(5):
     section_order(lesson, tokens)
 data = lesson1.lesson1_data(tokens, x, lesson.steps)

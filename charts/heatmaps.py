@@ -189,3 +189,51 @@ def mask_heatmap(
         yaxis=style.token_axis(QK_AXES[0], present) | {"autorange": "reversed"},
     )
     return go.Figure(data=[heatmap], layout=with_alt(layout, mask_alt(mask)))
+
+
+CLICK_TRACE = "cells"  # the name of the invisible point layer that catches a cell's click
+HIGHLIGHT_COLOR = "#D55E00"  # the chosen cell's row, column and cell outline
+
+
+def with_cell_click(
+    figure: go.Figure, cell: tuple[int, int] | None = None, *, present: bool = False
+) -> go.Figure:
+    """The heatmap `figure` (its first trace: a (T, S) heatmap) with one invisible point on
+    every cell's centre, so a click or tap on a cell selects that point (point_index
+    i * S + j for query i, key j), and, if `cell` = (i, j) is given, that cell's row and column
+    outlined. The points repeat the heatmap's hover text, so hovering reads the same."""
+    heatmap = figure.data[0]
+    queries, keys = list(heatmap.y), list(heatmap.x)
+    z = heatmap.z
+    T, S = len(queries), len(keys)
+    height = figure.layout.height or heatmap_height(T)
+    size = max(6, min(60, int(0.8 * (height - 120) / max(T, 1))))
+    template = (heatmap.hovertemplate or "").replace("%{z", "%{customdata")
+    figure.add_trace(
+        go.Scatter(
+            name=CLICK_TRACE,
+            x=[keys[j] for _ in range(T) for j in range(S)],
+            y=[queries[i] for i in range(T) for _ in range(S)],
+            customdata=[z[i][j] for i in range(T) for j in range(S)],
+            mode="markers",
+            marker={"size": size, "opacity": 0, "symbol": "square"},
+            selected={"marker": {"opacity": 0}},
+            unselected={"marker": {"opacity": 0}},
+            hovertemplate=template or None,
+            showlegend=False,
+        )
+    )
+    if cell is not None:
+        i, j = cell
+        line = {"color": HIGHLIGHT_COLOR, "width": 4 if present else 2}
+        figure.update_layout(
+            shapes=[
+                {"type": "rect", "x0": -0.5, "x1": S - 0.5, "y0": i - 0.5, "y1": i + 0.5}
+                | {"line": line | {"dash": "dot"}, "xref": "x", "yref": "y"},
+                {"type": "rect", "x0": j - 0.5, "x1": j + 0.5, "y0": -0.5, "y1": T - 0.5}
+                | {"line": line | {"dash": "dot"}, "xref": "x", "yref": "y"},
+                {"type": "rect", "x0": j - 0.5, "x1": j + 0.5, "y0": i - 0.5, "y1": i + 0.5}
+                | {"line": line | {"width": line["width"] + 1}, "xref": "x", "yref": "y"},
+            ]
+        )
+    return figure

@@ -290,6 +290,48 @@ def lesson_run(
     raise ValueError(f"no shuffle check for lesson {lesson}")
 
 
+# The outputs a shuffle check reports, in the words the pages use.
+OUTPUT_NAMES = {
+    "queries": "queries Q",
+    "keys": "keys K",
+    "values": "values V",
+    "attn_scores": "scores Ω",
+    "scaled_scores": "scaled scores",
+    "unmasked_weights": "weights without the mask",
+    "zeroed_weights": "weights, future set to 0",
+    "renormalized_weights": "weights, rows divided by their sums",
+    "masked_scores": "masked scores",
+    "attn_weights": "weights A",
+    "context_vecs": "context vectors Z",
+    "concat_context": "concatenated context vectors",
+    "output": "output",
+}
+
+
+def shuffle_rows(check: ShuffleCheck) -> dict[str, list[str]]:
+    """The check as table columns: each output, its largest difference from the permuted
+    original, and whether it just moved with the tokens (difference within SHUFFLE_TOL)."""
+    names = list(check.gaps)
+    return {
+        "output": [OUTPUT_NAMES.get(name, name) for name in names],
+        "difference": [f"{check.gaps[name]:.1e}" for name in names],
+        "moved": ["yes" if check.permutes[name] else "no" for name in names],
+    }
+
+
+def shuffle_verdict(check: ShuffleCheck, causal: bool) -> tuple[list[str], list[str]]:
+    """(outputs that moved with the tokens, outputs that did not), by OUTPUT_NAMES; with
+    `causal` the second list is what the mask changed."""
+    moved = [OUTPUT_NAMES.get(n, n) for n, ok in check.permutes.items() if ok]
+    changed = [OUTPUT_NAMES.get(n, n) for n, ok in check.permutes.items() if not ok]
+    return moved, changed
+
+
+def unscaled_weights(scores: torch.Tensor) -> torch.Tensor:
+    """softmax(Ω) without the division by √d_k, row by row: (T, T) -> (T, T)."""
+    return torch.softmax(scores, dim=-1)
+
+
 # ---- lesson 5: the words that go with the analyses ---------------------------------------------
 
 ROLLOUT_TEXT = (

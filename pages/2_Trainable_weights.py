@@ -7,7 +7,7 @@ import streamlit as st
 import charts
 from attention.trainable import VarianceCurve, init_qkv_weights, variance_curve
 from lessons import lesson2
-from ui import inputs, page, qkv, quiz, state
+from ui import explore, inputs, page, qkv, quiz, state
 from ui.present import presenting
 from ui.show import agreement, matrix_frame, plot, side_by_side, table
 
@@ -137,10 +137,10 @@ if show(3):
         key="l2_query_weights_bar",
     )
     st.caption(
-        "The weights ignore word order: shuffle the tokens and each row just moves with its "
-        "token (lesson 1 shows this with your tokens). Lesson 5's model adds position "
-        "embeddings to its inputs."
+        "The weights ignore word order: shuffle the tokens (below) and each row just moves "
+        "with its token. Lesson 5's model adds position embeddings to its inputs."
     )
+    explore.for_lesson2(x, tokens, weights, steps)
 
 if show(4):
     page.heading(STEPS[4])

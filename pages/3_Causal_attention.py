@@ -8,7 +8,7 @@ import charts
 from attention.causal import init_linear_qkv
 from lessons import lesson3
 from lessons.numbers import fmt
-from ui import inputs, page, present, qkv, quiz
+from ui import explore, inputs, page, present, qkv, quiz
 from ui.present import presenting
 from ui.show import agreement, chart_grid, matrix_frame, plot, side_by_side, table
 
@@ -158,6 +158,7 @@ if show(3):
         f"1 / (1 − {p:.2f}) = {drop.factor:.4f}; the hidden ones stay 0. Row sums are now "
         f"{sums}: each is 1 only on average over the random draws."
     )
+    explore.for_lesson3(x, tokens, weights, steps, p, drop.result.mask_kept)
 
 data = lesson3.lesson_data(tokens, x, weights, result, seed=seed)
 page.export_section(data, lesson3.script(data), key_prefix="l3")

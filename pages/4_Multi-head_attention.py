@@ -7,7 +7,7 @@ import streamlit as st
 import charts
 from lessons import lesson4
 from lessons.numbers import fmt
-from ui import inputs, page, qkv, quiz
+from ui import explore, inputs, page, qkv, quiz
 from ui.present import presenting
 from ui.show import agreement, chart_grid, matrix_frame, plot, table
 
@@ -127,6 +127,7 @@ if show(4):
         "The mask is the only place order enters here, and it says only which tokens come "
         "earlier. Real models add position embeddings to the inputs (lesson 5)."
     )
+    explore.for_lesson4(x, tokens, settings, split)
 
 data = lesson4.lesson_data(tokens, x, result)
 page.export_section(data, lesson4.script(data), key_prefix="l4")

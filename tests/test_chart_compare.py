@@ -154,3 +154,32 @@ def test_cell_numbers_are_signed_and_hidden_for_big_matrices():
     big = torch.rand(20, 20)
     third = compare_heatmaps(big, big.flip(0), [str(i) for i in range(20)], ("a", "b"))[2]
     assert third.data[0].texttemplate is None
+
+
+def test_cell_click_layer_covers_every_cell_and_outlines_the_chosen_one():
+    from charts.heatmaps import CLICK_TRACE, attention_heatmap, with_cell_click
+
+    matrix = torch.rand(4, 4)
+    figure = attention_heatmap(matrix, list("abcd"), title="t", value_name="weight")
+    with_cell_click(figure, (2, 1))
+    heat, points = figure.data
+    assert points.name == CLICK_TRACE and points.marker.opacity == 0
+    # point i * S + j sits on cell (i, j) and carries its value for the hover
+    for index in range(16):
+        i, j = divmod(index, 4)
+        assert (points.y[index], points.x[index]) == (heat.y[i], heat.x[j])
+        assert points.customdata[index] == pytest.approx(float(matrix[i, j]), abs=1e-6)
+    row, column, cell = figure.layout.shapes
+    assert (row.y0, row.y1, row.x0, row.x1) == (1.5, 2.5, -0.5, 3.5)
+    assert (column.x0, column.x1, column.y0, column.y1) == (0.5, 1.5, -0.5, 3.5)
+    assert (cell.x0, cell.y0) == (0.5, 1.5)
+    assert "customdata" in points.hovertemplate and "%{z" not in points.hovertemplate
+
+
+def test_cell_click_layer_without_a_cell_has_no_outline():
+    from charts.heatmaps import attention_heatmap, with_cell_click
+
+    figure = with_cell_click(
+        attention_heatmap(torch.rand(3, 3), list("abc"), title="t", value_name="weight")
+    )
+    assert len(figure.data) == 2 and not figure.layout.shapes

@@ -249,3 +249,27 @@ def test_a_scale_that_is_not_one_over_root_d_k_is_written_as_a_product():
     assert cell_lines(cell)[1].startswith("s(1, 2) = ω(1, 2) / √d_k = ")  # 0.25 = 1/√16
     cell = cell_arithmetic(x, x, 0, 1, scale=0.3)
     assert cell_lines(cell)[1].startswith("s(1, 2) = ω(1, 2) × 0.3 = ")
+
+
+def test_shuffle_rows_and_verdict_follow_the_check():
+    from lessons.explore import OUTPUT_NAMES, shuffle_rows, shuffle_verdict
+
+    weights = init_qkv_weights(3, 2, 123)
+    check = shuffle_check(lesson_run(3, weights), seed_inputs(), TOKEN_DIMS[3])
+    rows = shuffle_rows(check)
+    assert len(rows["output"]) == len(TOKEN_DIMS[3])
+    for name, moved, gap in zip(check.gaps, rows["moved"], rows["difference"], strict=True):
+        assert (moved == "yes") == (check.gaps[name] <= TOL)
+        assert float(gap) == pytest.approx(check.gaps[name], rel=0.06, abs=1e-12)
+    moved, changed = shuffle_verdict(check, causal=True)
+    assert OUTPUT_NAMES["queries"] in moved and OUTPUT_NAMES["attn_weights"] in changed
+
+
+def test_unscaled_weights_are_the_softmax_of_the_raw_scores():
+    from lessons.explore import unscaled_weights
+
+    scores = torch.randn(5, 5)
+    weights = unscaled_weights(scores)
+    assert torch.allclose(weights.sum(-1), torch.ones(5), atol=1e-6)
+    expected = scores.exp() / scores.exp().sum(-1, keepdim=True)
+    assert torch.allclose(weights, expected, atol=1e-6)
