@@ -46,6 +46,13 @@ COMPARE_TEXT = (
     "scale centred at 0: purple where head A gives more weight, orange where head B does."
 )
 
+ORDER_INTRO = (
+    "Without position information attention is blind to word order: in lessons 1, 2 and 4 "
+    "(without a mask), shuffling the tokens only shuffles every output. Swap two words here: "
+    "the model runs again on the same tokens in the new order, and the maps below compare "
+    "the chosen head's weights in both."
+)
+
 POSITIONS_MIN = 32  # the position picture shows at least this many positions
 
 
@@ -105,28 +112,41 @@ def shares_lines(summary: HeadSummary, layer: int, head: int) -> list[str]:
     return [*lines, f"label: {summary.labels[layer][head]}"]
 
 
+def heaviest_on(summary: HeadSummary, category: str) -> tuple[int, int]:
+    """The (layer, head), 0-based, whose share on `category` (one of summary.categories) is
+    the largest; the first such head on ties."""
+    shares = summary.shares[..., summary.categories.index(category)]  # (L, h)
+    layer, head = divmod(int(shares.flatten().argmax()), shares.shape[1])
+    return layer, head
+
+
 def head_passes_on(model: PretrainedModel, analysis: Analysis, layer: int, head: int) -> HeadNorms:
     """‖a(i, j) · v(j) W_O‖ of one head (0-based layer and head): weighted_norms (T, T)."""
     return head_norms(model, analysis.states, layer, head)
 
 
-def norms_sentence(norms: HeadNorms, tokens: Sequence[str], layer: int, head: int) -> str:
-    """What the chosen head gives to [SEP] and what that carries, next to its largest
-    contribution. Names positions, never token text (the page renders Markdown)."""
+def norms_sentence(norms: HeadNorms, layer: int, head: int) -> str:
+    """What the chosen head gives to [CLS] and to [SEP] and what that carries. Names
+    positions, never token text (the page renders Markdown)."""
     T = norms.attn_weights.shape[0]
-    on_sep = float(norms.attn_weights[:, T - 1].mean())
     carried = norms.weighted_norms  # (T, T)
-    sep_carried = float(carried[:, T - 1].mean())
-    share_of_weight = on_sep
-    total = float(carried.sum(dim=-1).mean())
-    share_of_norm = sep_carried / total if total > 0 else 0.0
+    total = float(carried.sum())
+    parts = []
+    for name, key in (("[CLS]", 0), ("[SEP]", T - 1)):
+        weight = 100 * float(norms.attn_weights[:, key].mean())
+        passed = 100 * float(carried[:, key].sum()) / total if total > 0 else 0.0
+        length = fmt(float(norms.transformed_norms[key]))
+        parts.append(
+            f"{name} (token {key + 1}) gets {fmt(weight, 1)} % of the weight and "
+            f"{fmt(passed, 1)} % of what the head passes on (its ‖v(j) W_O‖ is {length})"
+        )
+    median = fmt(float(norms.transformed_norms.median()))
     return (
-        f"In {head_name(layer, head)}, [SEP] (token {T}) gets {fmt(100 * share_of_weight, 1)} % "
-        "of the weight on average over the queries. Measured by ‖a(i, j) · v(j) W_O‖, it "
-        f"carries {fmt(100 * share_of_norm, 1)} % of what the head passes on (the norms of a "
-        "row added up; a sum of norms, not the norm of the head's output). Its transformed "
-        f"value vector has length {fmt(float(norms.transformed_norms[T - 1]))}, against "
-        f"{fmt(float(norms.transformed_norms.median()))} for the median token."
+        f"In {head_name(layer, head)}, on average over the queries: "
+        + "; ".join(parts)
+        + f". The median token's ‖v(j) W_O‖ is {median}. What a head passes on is measured "
+        "here as the norms ‖a(i, j) · v(j) W_O‖ added up over a row: a sum of norms, not the "
+        "norm of the head's output."
     )
 
 

@@ -96,11 +96,15 @@ def test_position_figures_are_cosines_with_their_means(model):
 
 
 def test_norms_sentence_reports_measured_shares(model, analysis):
-    norms = lx.head_passes_on(model, analysis, 2, 0)
-    T = len(analysis.tokens)
-    text = lx.norms_sentence(norms, analysis.tokens, 2, 0)
-    share = 100 * float(norms.attn_weights[:, T - 1].mean())
-    assert f"{share:.1f} %" in text
+    layer, head = lx.heaviest_on(analysis.summary, "[CLS]")
+    norms = lx.head_passes_on(model, analysis, layer, head)
+    text = lx.norms_sentence(norms, layer, head)
+    weight = 100 * float(norms.attn_weights[:, 0].mean())
+    carried = norms.attn_weights[:, 0].double() * float(norms.transformed_norms[0])
+    lengths = norms.transformed_norms.double()
+    passed = 100 * float(carried.sum() / (norms.attn_weights.double() * lengths).sum())
+    assert f"{weight:.1f} % of the weight and {passed:.1f} %" in text
+    assert weight > 50 > 20 > passed  # this sentence: much weight on [CLS], little carried
     assert analysis.tokens[4] not in text  # positions only, never token text
 
 
@@ -111,3 +115,12 @@ def test_position_heatmap_shows_the_matrix_on_a_fixed_range():
     np.testing.assert_allclose(np.array(data.z, dtype=float), similarity.numpy(), atol=1e-7)
     assert (data.zmin, data.zmax) == (-1.0, 1.0) and list(data.x) == [1, 2, 3]
     assert "0.30 at distance 1" in alt_text(figure)  # (0.5 + 0.1) / 2
+
+
+def test_the_head_heaviest_on_a_category_has_the_largest_share(analysis):
+    layer, head = lx.heaviest_on(analysis.summary, "[SEP]")
+    shares = analysis.summary.shares[..., analysis.summary.categories.index("[SEP]")]
+    assert float(shares[layer, head]) == float(shares.max())
+    T = len(analysis.tokens)
+    on_sep = analysis.states.attn_weights[..., T - 1].double().mean(-1)  # (L, h)
+    assert (layer, head) == divmod(int(on_sep.flatten().argmax()), 12)

@@ -67,10 +67,21 @@ def title_of(layer: int, head: int) -> str:
     return f"Layer {layer + 1}, head {head + 1}"
 
 
+def three_maps(figures, keys: tuple[str, str, str], words: str) -> None:
+    """Two maps side by side, then their difference next to `words` (three maps in one row
+    leave 13 tokens' cells too thin at 1280 px; on a phone every column stacks)."""
+    for column, figure, key in zip(side_by_side(2), figures[:2], keys[:2], strict=True):
+        with column:
+            plot(figure, key=key)
+    left, right = side_by_side(2)
+    with left:
+        plot(figures[2], key=keys[2])
+    right.markdown(words)
+
+
 def compare_step(analysis: lx.Analysis) -> None:
     weights = analysis.states.attn_weights  # (L, h, T, T)
     L, h = weights.shape[:2]
-    st.markdown(lx.COMPARE_TEXT)
     columns = st.columns(2)
     with columns[0]:
         a = layer_head("w_l5x_a", L, h, "A: ", (0, 0))
@@ -79,10 +90,7 @@ def compare_step(analysis: lx.Analysis) -> None:
     figures = charts.compare_heatmaps(
         weights[a], weights[b], analysis.tokens, (title_of(*a), title_of(*b)), present=presenting()
     )
-    keys = ("l5x_compare_a", "l5x_compare_b", "l5x_compare_diff")
-    for column, figure, key in zip(side_by_side(3), figures, keys, strict=True):
-        with column:
-            plot(figure, key=key)
+    three_maps(figures, ("l5x_compare_a", "l5x_compare_b", "l5x_compare_diff"), lx.COMPARE_TEXT)
 
 
 def summary_step(analysis: lx.Analysis) -> None:
@@ -101,7 +109,7 @@ def summary_step(analysis: lx.Analysis) -> None:
         st.info("No head has this label on this sentence.", icon=":material/info:")
         return
     chosen = st.pills(
-        f"The {len(members)} heads (click one to see it)",
+        "Heads with this label (click one to see it)",
         list(range(len(members))),
         format_func=lambda n: lx.head_name(*members[n]),
         default=0,
@@ -168,7 +176,8 @@ def rollout_step(analysis: lx.Analysis) -> None:
 def norms_step(text: str, analysis: lx.Analysis) -> None:
     st.markdown(NORMS_TEXT)
     L, h = analysis.states.attn_weights.shape[:2]
-    layer, head = layer_head("w_l5x_norm", L, h)
+    st.caption("First shown: the head that gives [CLS] the most weight on this sentence.")
+    layer, head = layer_head("w_l5x_norm", L, h, default=lx.heaviest_on(analysis.summary, "[CLS]"))
     norms = norms_for(text, layer, head)
     left, right = side_by_side(2)
     page.heatmap(
@@ -186,10 +195,11 @@ def norms_step(text: str, analysis: lx.Analysis) -> None:
         value_name="‖a(i, j) · v(j) W_O‖",
         container=right,
     )
-    st.markdown(lx.norms_sentence(norms, analysis.tokens, layer, head))
+    st.markdown(lx.norms_sentence(norms, layer, head))
 
 
 def order_step(text: str, analysis: lx.Analysis) -> None:
+    st.markdown(lx.ORDER_INTRO)
     labels = lx.word_labels(analysis.tokens, analysis.spans)
     if len(labels) < 2:
         st.info(
@@ -211,32 +221,39 @@ def order_step(text: str, analysis: lx.Analysis) -> None:
     )
     comparison = swap_for(text, int(first), int(second))
     st.caption("The swapped sentence's tokens:")
-    st.code(" · ".join(lx.swapped_tokens(analysis.tokens, comparison.order)), language=None)
+    st.code(
+        " · ".join(lx.swapped_tokens(analysis.tokens, comparison.order)),
+        language=None,
+        wrap_lines=True,
+    )
     layer, head = layer_head("w_l5x_order", L, h)
     figures = charts.compare_heatmaps(
         comparison.original[layer, head],
         comparison.other[layer, head],
         analysis.tokens,
-        (f"{title_of(layer, head)}: your order", f"{title_of(layer, head)}: words swapped"),
+        (
+            f"{title_of(layer, head)}: your order",
+            f"{title_of(layer, head)}: words swapped",
+            "Difference: your order − words swapped",
+        ),
         present=presenting(),
     )
-    for column, figure, key in zip(
-        side_by_side(3), figures, ("l5x_order_a", "l5x_order_b", "l5x_order_diff"), strict=True
-    ):
-        with column:
-            plot(figure, key=key)
-    st.markdown(lx.order_text(comparison, layer, head))
+    keys = ("l5x_order_a", "l5x_order_b", "l5x_order_diff")
+    three_maps(figures, keys, lx.order_text(comparison, layer, head))
     figures = positions_for(lx.positions_shown(len(analysis.tokens)))
-    plot(
-        position_similarity_heatmap(
-            figures.similarity,
-            title=f"The first {figures.similarity.shape[0]} position embeddings: cosine similarity",
-            distances=figures.distances,
-            present=presenting(),
-        ),
-        key="l5x_positions",
-    )
-    st.markdown(lx.positions_text(figures))
+    left, right = side_by_side(2)
+    with left:
+        plot(
+            position_similarity_heatmap(
+                figures.similarity,
+                title=f"The first {figures.similarity.shape[0]} position embeddings: "
+                "cosine similarity",
+                distances=figures.distances,
+                present=presenting(),
+            ),
+            key="l5x_positions",
+        )
+    right.markdown(lx.positions_text(figures))
 
 
 def render(text: str, show: Callable[[int], bool], first: int) -> None:
