@@ -8,7 +8,7 @@ import streamlit as st
 import charts
 from lessons import lesson5
 from lessons.validate import InputError
-from ui import page, present, pretrained, quiz
+from ui import lesson5_explore, page, present, pretrained, quiz
 from ui.present import presenting
 from ui.show import plot, side_by_side
 
@@ -61,7 +61,7 @@ info = page.start(PATH)
 st.session_state.setdefault(TEXT, lesson5.DEFAULT_TEXT)
 st.session_state.setdefault(W_TEXT, st.session_state[TEXT])
 page.header(info, "Attention in a real transformer", "all-MiniLM-L6-v2, computed on this server")
-STEPS = lesson5.STEP_TITLES
+STEPS = lesson5.STEP_TITLES + lesson5_explore.lx.STEP_TITLES
 show = page.steps(STEPS)
 if show(0):
     st.markdown(lesson5.BUILDS_ON)
@@ -163,4 +163,5 @@ if show(4):
     st.markdown(lesson5.resting_sentence(result))
     st.markdown(lesson5.CAVEATS)
 
+lesson5_explore.render(st.session_state[TEXT], show, len(lesson5.STEP_TITLES))
 page.next_lesson(PATH)

@@ -99,6 +99,11 @@ def test_the_question_reveals_the_computed_answer():
         (2, {"l5_head_grid", "l5_head_grid_2"}),
         (3, {"l5_head_heatmap", "l5_query_bar", "l5_lines"}),
         (4, set()),
+        (5, {"l5x_compare_a", "l5x_compare_b", "l5x_compare_diff"}),
+        (6, {"l5x_group_head"}),
+        (7, {"l5x_rollout", "l5x_rollout_bar"}),
+        (8, {"l5x_norm_weight", "l5x_norm_carried"}),
+        (9, {"l5x_order_a", "l5x_order_b", "l5x_order_diff", "l5x_positions"}),
     ],
 )
 def test_presentation_mode_shows_one_step_at_a_time(step, expected):
@@ -106,6 +111,6 @@ def test_presentation_mode_shows_one_step_at_a_time(step, expected):
     for _ in range(step):
         at.button(key="present_next").click().run()
     assert not at.exception
-    assert step_label(at)[:2] == (step + 1, 5)
+    assert step_label(at)[:2] == (step + 1, 10)
     assert set(charts(at)) == expected
     assert any(w.key == "w_l5_layer" for w in at.segmented_control) == (step in (2, 3))
