@@ -382,6 +382,6 @@ FLOW_TEXT = (
     "problem for every pair of an input token and an output token: 16,384 problems for 128 "
     "tokens, each on a graph of 896 nodes and 98,304 edges. On a 2-core machine, with SciPy's "
     "Dinic solver (SciPy is not part of this app), one output token's row of 128 problems "
-    "took 0.6 to 1.8 seconds, so the whole map would take one to four minutes: too slow to "
-    "redraw while you edit."
+    "took 0.4 to 1.8 seconds in two measurements on a busy machine, so the whole map would "
+    "take about one to four minutes: far too slow to redraw while you edit."
 )
