@@ -11,7 +11,6 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from attention import model_files
 from attention.decoder import (
     KVCache,
     SmolLM2,
@@ -35,12 +34,8 @@ ATOL = 1e-4
 
 
 @pytest.fixture(scope="module")
-def model() -> SmolLM2:
-    try:
-        path = model_files.fetch_model_file()
-    except model_files.ModelUnavailableError as error:
-        pytest.skip(f"the model file could not be obtained: {error}")
-    return SmolLM2(path)
+def model(model_path) -> SmolLM2:
+    return SmolLM2(model_path)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from attention import model_files
 from attention.decoder import DEFAULT_SYSTEM_PROMPT, build_tokenizer, chat_prompt
 from attention.gguf import GGUFFile
 
@@ -36,12 +35,8 @@ CONVERSATIONS = [
 
 
 @pytest.fixture(scope="module")
-def gguf_file() -> GGUFFile:
-    try:
-        path = model_files.fetch_model_file()
-    except model_files.ModelUnavailableError as error:
-        pytest.skip(f"the model file could not be obtained: {error}")
-    return GGUFFile(path)
+def gguf_file(model_path) -> GGUFFile:
+    return GGUFFile(model_path)
 
 
 @pytest.fixture(scope="module")

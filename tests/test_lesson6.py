@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from attention import model_files
 from attention.decoder import MAX_NEW_TOKENS, SmolLM2
 from charts import alt_text, decoder_charts
 from lessons import lesson6
@@ -26,11 +25,8 @@ STEPS = 4
 
 
 @pytest.fixture(scope="module")
-def model() -> SmolLM2:
-    path = model_files.locate_model_file()
-    if path is None:
-        pytest.skip(f"the model file is not here; fetch it with {lesson6.FETCH_COMMAND}")
-    return SmolLM2(path)
+def model(model_path) -> SmolLM2:
+    return SmolLM2(model_path)
 
 
 @pytest.fixture(scope="module")

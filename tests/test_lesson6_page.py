@@ -18,11 +18,8 @@ TOKENS = 3
 
 
 @pytest.fixture(scope="module")
-def model() -> SmolLM2:
-    path = model_files.locate_model_file()
-    if path is None:
-        pytest.skip(f"the model file is not here; fetch it with {lesson6.FETCH_COMMAND}")
-    return SmolLM2(path)
+def model(model_path) -> SmolLM2:
+    return SmolLM2(model_path)
 
 
 @pytest.fixture(scope="module")
