@@ -17,8 +17,7 @@ import plotly.graph_objects as go
 import torch
 
 from charts import style
-from charts.alt import with_alt
-from charts.heatmaps import QK_AXES, attention_heatmap, heatmap_height
+from charts.heatmaps import QK_AXES, attention_heatmap, heatmap_figure
 from charts.labels import plain_position_labels, position_labels
 from charts.ranges import Range, finite_range, range_text, round_out, shared_range
 from charts.ranges import matrix as to_lists
@@ -133,17 +132,10 @@ def difference_heatmap(
     } | style.text_font(present)
     if max(T, S) <= style.MAX_CELL_TEXT:
         heatmap["texttemplate"] = "%{z:+." + str(style.cell_decimals(max(T, S))) + "f}"
-    layout = style.layout(
-        title=title,
-        height=heatmap_height(T),
-        margin=style.margins(labels, labels),
-        present=present,
-        xaxis=style.token_axis(axes[1], present) | {"side": "bottom"},
-        yaxis=style.token_axis(axes[0], present) | {"autorange": "reversed"},
-    )
-    heatmap["colorbar"] = style.colorbar(f"{value_name}<br>({range_text(lo, hi)})", present)
     alt = difference_alt(difference, tokens, value_name, lo, hi)
-    return go.Figure(data=[heatmap], layout=with_alt(layout, alt))
+    return heatmap_figure(
+        heatmap, title, (labels, labels), axes, (value_name, lo, hi), alt, present
+    )
 
 
 def compare_heatmaps(

@@ -132,16 +132,32 @@ def attention_heatmap(
     } | style.text_font(present)
     if max(T, S) <= style.MAX_CELL_TEXT:
         heatmap["texttemplate"] = style.hover_number("z", style.cell_decimals(max(T, S)))
+    alt = heatmap_alt(matrix, tokens, key_tokens, value_name, lo, hi)
+    return heatmap_figure(heatmap, title, (queries, keys), axes, (value_name, lo, hi), alt, present)
+
+
+def heatmap_figure(
+    heatmap: dict,
+    title: str,
+    labels: tuple[Sequence[str], Sequence[str]],
+    axes: tuple[str, str],
+    scale: tuple[str, float, float],
+    alt: str,
+    present: bool,
+) -> go.Figure:
+    """The figure around a (T, S) heatmap trace: rows (queries, labels[0]) down the side from
+    the top, columns (keys, labels[1]) along the bottom, the colour bar titled with its name and
+    range (scale = (value_name, lo, hi)), and the text alternative."""
+    value_name, lo, hi = scale
     layout = style.layout(
         title=title,
-        height=heatmap_height(T),
-        margin=style.margins(keys, queries),
+        height=heatmap_height(len(labels[0])),
+        margin=style.margins(labels[1], labels[0]),
         present=present,
         xaxis=style.token_axis(axes[1], present) | {"side": "bottom"},
         yaxis=style.token_axis(axes[0], present) | {"autorange": "reversed"},
     )
     heatmap["colorbar"] = style.colorbar(f"{value_name}<br>({range_text(lo, hi)})", present)
-    alt = heatmap_alt(matrix, tokens, key_tokens, value_name, lo, hi)
     return go.Figure(data=[heatmap], layout=with_alt(layout, alt))
 
 
