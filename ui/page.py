@@ -12,7 +12,7 @@ import torch
 import charts
 from lessons import catalog, glossary
 from lessons.export import LessonData
-from ui import inputs, present, state
+from ui import inputs, present, server, state
 from ui.export_widgets import export_panel
 from ui.show import plot
 
@@ -25,6 +25,7 @@ def start(path: str) -> catalog.Page:
     page = catalog.page(path)
     st.set_page_config(page_title=f"Attention Explorer: {page.title}", layout="wide")
     inputs.sidebar(path)
+    server.freeze_long_lived_objects()
     return page
 
 

@@ -1,0 +1,36 @@
+"""The server's housekeeping: long-lived objects are frozen out of the collections Streamlit
+runs after every script run (ui/server.py)."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import types
+
+from app_support import open_app
+
+from ui import server
+
+
+def test_freezes_after_new_imports_and_only_then():
+    server.freeze_long_lived_objects()  # whatever was imported before this test
+    frozen = gc.get_freeze_count()
+    assert server.freeze_long_lived_objects() is False  # nothing new imported: no work
+    assert gc.get_freeze_count() == frozen
+
+    module = types.ModuleType("_freeze_probe")
+    module.payload = [[] for _ in range(1000)]  # tracked objects (lists) that live on
+    sys.modules[module.__name__] = module
+    try:
+        assert server.freeze_long_lived_objects() is True
+        assert gc.get_freeze_count() >= frozen + 1000
+    finally:
+        del sys.modules[module.__name__]
+
+
+def test_a_page_run_leaves_the_imported_libraries_out_of_the_collection():
+    open_app()
+    # torch, pandas, plotly and streamlit alone make well over 100,000 tracked objects.
+    assert gc.get_freeze_count() > 100_000
+    # A full collection now walks only what is not frozen: far fewer objects.
+    assert len(gc.get_objects()) < gc.get_freeze_count()
