@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import gc
 import sys
+import threading
 import types
 
+import torch
 from app_support import open_app
 
 from ui import server
@@ -34,3 +36,34 @@ def test_a_page_run_leaves_the_imported_libraries_out_of_the_collection():
     assert gc.get_freeze_count() > 100_000
     # A full collection now walks only what is not frozen: far fewer objects.
     assert len(gc.get_objects()) < gc.get_freeze_count()
+
+
+def test_a_page_run_uses_one_torch_thread(monkeypatch):
+    """torch's thread count is per thread under OpenMP, and each script run has its own thread:
+    the page sets it in the run's thread, where its operations run."""
+    seen = []
+    original = server.use_one_torch_thread
+
+    def recording() -> None:
+        original()
+        seen.append(
+            (threading.current_thread() is threading.main_thread(), torch.get_num_threads())
+        )
+
+    monkeypatch.setattr(server, "use_one_torch_thread", recording)
+    open_app()
+    assert seen and all(threads == server.TORCH_THREADS == 1 for _, threads in seen)
+
+
+def test_one_thread_in_a_new_thread():
+    result = []
+
+    def run() -> None:
+        torch.set_num_threads(2)
+        server.use_one_torch_thread()
+        result.append(torch.get_num_threads())
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    assert result == [1]

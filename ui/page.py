@@ -25,6 +25,7 @@ def start(path: str) -> catalog.Page:
     page = catalog.page(path)
     st.set_page_config(page_title=f"Attention Explorer: {page.title}", layout="wide")
     inputs.sidebar(path)
+    server.use_one_torch_thread()
     server.freeze_long_lived_objects()
     return page
 

@@ -6,6 +6,9 @@ import gc
 import sys
 import threading
 
+import torch
+
+TORCH_THREADS = 1
 _lock = threading.Lock()
 _modules_when_frozen = 0
 
@@ -30,3 +33,15 @@ def freeze_long_lived_objects() -> bool:
         gc.freeze()
         _modules_when_frozen = len(sys.modules)
     return True
+
+
+def use_one_torch_thread() -> None:
+    """Run torch's operations on one thread in this process.
+
+    The lessons' tensors are tiny (at most a few hundred numbers), so a second thread has
+    nothing to share, and handing work between OpenMP threads on a busy machine stalled: lesson
+    1's computation took 25 ms with two threads and 0.5 ms with one on the benchmark machine.
+    Sessions still run side by side, each script in its own thread. The setting is global to
+    the process, which is what is wanted."""
+    if torch.get_num_threads() != TORCH_THREADS:
+        torch.set_num_threads(TORCH_THREADS)
