@@ -104,7 +104,7 @@ def query_bar(
         ),
         showlegend=False,
     )
-    return go.Figure(
+    return style.figure(
         data=[bar], layout=with_alt(layout, row_alt(values, tokens, query_index, value_name))
     )
 
@@ -227,4 +227,4 @@ def weights_by_query(
         f"Bar charts of the attention weights of each of {T} queries, one at a time with a "
         "slider. " + row_alt(attn_weights[query_index], tokens, query_index, "weight")
     )
-    return go.Figure(data=traces, layout=with_alt(layout, alt))
+    return style.figure(data=traces, layout=with_alt(layout, alt))

@@ -23,7 +23,7 @@ from charts.ranges import Range, finite_range, range_text, round_out, shared_ran
 from charts.ranges import matrix as to_lists
 
 # Diverging and colour-blind safe (ColorBrewer's PuOr): orange below 0, white at 0, purple above.
-DIFFERENCE_COLORSCALE = "PuOr"
+DIFFERENCE_COLORSCALE = style.named_colorscale("PuOr")
 DIFFERENCE_COLORS = "orange below 0, purple above"
 
 

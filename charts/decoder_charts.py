@@ -55,7 +55,7 @@ def rope_figure(points: torch.Tensor, *, present: bool = False) -> go.Figure:
             "dimension i + hd/2", present, range=[-1.3, 1.3], scaleanchor="x", zeroline=True
         ),
     )
-    return go.Figure(data=data, layout=with_alt(layout, rope_alt(points)))
+    return style.figure(data=data, layout=with_alt(layout, rope_alt(points)))
 
 
 def sink_alt(sink: torch.Tensor, uniform: float) -> str:
@@ -98,4 +98,4 @@ def sink_bars(sink: torch.Tensor, uniform: float, *, present: bool = False) -> g
         xaxis=style.axis("layer", present, dtick=5 if L > 10 else 1),
         yaxis=style.axis("mean weight", present, range=[0, 1]),
     )
-    return go.Figure(data=[bar, line], layout=with_alt(layout, sink_alt(sink, uniform)))
+    return style.figure(data=[bar, line], layout=with_alt(layout, sink_alt(sink, uniform)))

@@ -132,7 +132,7 @@ def grouped_bars(
         uniformtext={"minsize": 9, "mode": "hide"},  # no unreadable numbers on phones
         annotations=notes,
     )
-    return go.Figure(data=bars, layout=with_alt(layout, grouped_alt(series, tokens, y_title)))
+    return style.figure(data=bars, layout=with_alt(layout, grouped_alt(series, tokens, y_title)))
 
 
 def _by_method(weights_by_method: Mapping[str, torch.Tensor]) -> tuple[dict, list]:

@@ -158,7 +158,7 @@ def heatmap_figure(
         yaxis=style.token_axis(axes[0], present) | {"autorange": "reversed"},
     )
     heatmap["colorbar"] = style.colorbar(f"{value_name}<br>({range_text(lo, hi)})", present)
-    return go.Figure(data=[heatmap], layout=with_alt(layout, alt))
+    return style.figure(data=[heatmap], layout=with_alt(layout, alt))
 
 
 def mask_alt(mask: torch.Tensor) -> str:
@@ -204,7 +204,7 @@ def mask_heatmap(
         xaxis=style.token_axis(QK_AXES[1], present),
         yaxis=style.token_axis(QK_AXES[0], present) | {"autorange": "reversed"},
     )
-    return go.Figure(data=[heatmap], layout=with_alt(layout, mask_alt(mask)))
+    return style.figure(data=[heatmap], layout=with_alt(layout, mask_alt(mask)))
 
 
 CLICK_TRACE = "cells"  # the name of the invisible point layer that catches a cell's click

@@ -12,7 +12,7 @@ from charts.alt import with_alt
 from charts.heatmaps import heatmap_height
 from charts.ranges import matrix as to_lists
 
-SIMILARITY_COLORSCALE = "RdBu_r"  # blue -1, white 0, red 1
+SIMILARITY_COLORSCALE = style.named_colorscale("RdBu_r")  # blue -1, white 0, red 1
 SIMILARITY_COLORS = "blue for -1, white for 0, red for 1"
 
 
@@ -62,4 +62,6 @@ def position_similarity_heatmap(
         xaxis=style.axis("position r", present),
         yaxis=style.axis("position p", present) | {"autorange": "reversed"},
     )
-    return go.Figure(data=[heatmap], layout=with_alt(layout, similarity_alt(similarity, distances)))
+    return style.figure(
+        data=[heatmap], layout=with_alt(layout, similarity_alt(similarity, distances))
+    )

@@ -112,7 +112,7 @@ def head_grid(
     )
     # One go.Figure call with dicts: Plotly validates once (see charts/style.py).
     image = {"type": "image", "source": source, "hoverinfo": "skip"}
-    return go.Figure(data=[image], layout=with_alt(layout, alt))
+    return style.figure(data=[image], layout=with_alt(layout, alt))
 
 
 def lines_alt(row: torch.Tensor, tokens: Sequence[str], query_index: int) -> str:
@@ -235,4 +235,4 @@ def attention_lines(
         ],
     )
     # One go.Figure call with dicts: Plotly validates once (see charts/style.py).
-    return go.Figure(data=traces, layout=with_alt(layout, lines_alt(row, tokens, query_index)))
+    return style.figure(data=traces, layout=with_alt(layout, lines_alt(row, tokens, query_index)))

@@ -73,6 +73,6 @@ def variance_chart(
         yaxis=style.axis("variance", present, type="log", dtick=1),
         legend={"rows": 2},
     )
-    return go.Figure(
+    return style.figure(
         data=lines, layout=with_alt(layout, variance_alt(d_ks, var_unscaled, var_scaled))
     )

@@ -139,4 +139,4 @@ def vectors_figure(
         **more,
     )
     alt = vectors_alt(points, tokens, context_point, query_index)
-    return go.Figure(data=traces, layout=with_alt(layout, alt))
+    return style.figure(data=traces, layout=with_alt(layout, alt))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,9 @@ from attention import model_files
 
 # The tests run many tiny tensor operations; a second thread only adds contention.
 torch.set_num_threads(1)
+# Plotly checks every figure the pages build, in AppTest runs and in the browser tests' servers
+# (which inherit the environment); the app's server skips the checks (ui/server.py).
+os.environ["ATTENTION_EXPLORER_CHECK_FIGURES"] = "1"
 
 
 @pytest.fixture

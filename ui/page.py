@@ -26,6 +26,7 @@ def start(path: str) -> catalog.Page:
     st.set_page_config(page_title=f"Attention Explorer: {page.title}", layout="wide")
     inputs.sidebar(path)
     server.use_one_torch_thread()
+    server.check_figures_only_if_asked()
     server.freeze_long_lived_objects()
     return page
 

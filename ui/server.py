@@ -1,14 +1,21 @@
-"""Housekeeping of the server process that every page shares."""
+"""Housekeeping of the Streamlit server process that every page shares: how it collects
+garbage after each script run, torch's threads, and Plotly's checks of each figure."""
 
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import threading
 
+import streamlit as st
 import torch
 
+from charts import style
+
 TORCH_THREADS = 1
+# Set to "1" (the test suite does) to keep Plotly's checks of every figure on in the app too.
+CHECK_FIGURES_ENV = "ATTENTION_EXPLORER_CHECK_FIGURES"
 _lock = threading.Lock()
 _modules_when_frozen = 0
 
@@ -24,7 +31,7 @@ def freeze_long_lived_objects() -> bool:
     Freezing happens once per batch of new imports (a page's first visit), so it is bounded;
     whatever other sessions held at that moment is kept until the process ends."""
     global _modules_when_frozen
-    if len(sys.modules) == _modules_when_frozen:
+    if not st.get_option("runner.postScriptGC") or len(sys.modules) == _modules_when_frozen:
         return False
     with _lock:
         if len(sys.modules) == _modules_when_frozen:
@@ -45,3 +52,10 @@ def use_one_torch_thread() -> None:
     the process, which is what is wanted."""
     if torch.get_num_threads() != TORCH_THREADS:
         torch.set_num_threads(TORCH_THREADS)
+
+
+def check_figures_only_if_asked() -> None:
+    """Build figures without Plotly's property checks (charts.style.figure), unless the
+    environment variable CHECK_FIGURES_ENV is "1". The checks cost 2-4 ms per chart on every
+    edit; the test suite keeps them on and checks that both ways give the same figures."""
+    style.CHECK_FIGURES = os.environ.get(CHECK_FIGURES_ENV) == "1"
