@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -13,9 +14,12 @@ from lessons import glossary
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def open_app(page: str | None = None, timeout: float = 60, **params: str) -> AppTest:
+def open_app(
+    page: str | None = None, timeout: float = 60, opened: Sequence[str] = (), **params: str
+) -> AppTest:
     """Run `page` (a path relative to the root, e.g. "pages/2_Trainable_weights.py"; default the
-    home page app.py) directly, with these URL query parameters.
+    home page app.py) directly, with these URL query parameters, and with the lazy sections
+    (ui/lazy.py) whose keys are in `opened` open, as if the student had opened them.
 
     app.py stays the entry point (the shared sidebar's page links are resolved against it), but
     only the page under test runs: selecting the page before the first run opens it directly.
@@ -23,6 +27,8 @@ def open_app(page: str | None = None, timeout: float = 60, **params: str) -> App
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     for key, value in params.items():
         at.query_params[key] = value
+    for key in opened:
+        at.session_state[key] = True
     if page is not None:
         at.switch_page(page)
     at.run()

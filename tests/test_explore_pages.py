@@ -7,8 +7,10 @@ import re
 
 import pytest
 from app_support import chart, open_app
+from app_support import charts as charts_on
 
 from lessons.explore import TOKEN_DIMS
+from ui import lazy
 
 PAGES = {
     1: None,
@@ -17,6 +19,11 @@ PAGES = {
     4: "pages/4_Multi-head_attention.py",
 }
 SHOWN = 5e-5  # the lines show 4 decimals
+
+
+def opened(lesson: int, *parts: str):
+    """The lesson's page with these explore sections ("cell", "compare", "shuffle") open."""
+    return open_app(PAGES[lesson], opened=[lazy.opened_key(f"l{lesson}", p) for p in parts])
 
 
 def arithmetic(at, query: int, key: int) -> str:
@@ -41,7 +48,7 @@ def select(at, label: str):
 
 @pytest.mark.parametrize("lesson", [1, 2, 3, 4])
 def test_selects_pick_a_cell_and_its_weight_matches_the_heatmap(lesson):
-    at = open_app(PAGES[lesson])
+    at = opened(lesson, "cell")
     key = f"l{lesson}_cell_chart"
     figure = chart(at, key)
     heat, points = figure["data"][0], figure["data"][1]
@@ -61,7 +68,7 @@ def test_selects_pick_a_cell_and_its_weight_matches_the_heatmap(lesson):
 
 @pytest.mark.parametrize("lesson", [2, 3, 4])
 def test_difference_heatmap_is_a_minus_b(lesson):
-    at = open_app(PAGES[lesson])
+    at = opened(lesson, "compare")
     a, b, diff = (
         chart(at, f"l{lesson}_compare_chart_{name}")["data"][0]["z"]
         for name in ("a", "b", "difference")
@@ -74,7 +81,7 @@ def test_difference_heatmap_is_a_minus_b(lesson):
 
 
 def shuffled(lesson: int):
-    at = open_app(PAGES[lesson])
+    at = opened(lesson, "shuffle")
     next(b for b in at.button if b.key == f"l{lesson}_shuffle_button").click()
     at.run()
     assert not at.exception
@@ -97,3 +104,15 @@ def test_shuffle_with_the_causal_mask_says_the_weights_change():
     assert moved["weights A"] == "no" and moved["queries Q"] == "yes"
     assert any("do NOT just move" in i.value for i in at.info)
     assert not at.error
+
+
+@pytest.mark.parametrize("lesson", [1, 2, 3, 4])
+def test_closed_explore_sections_draw_nothing_until_opened(lesson):
+    """Closed, the explore tools cost an edit nothing: no chart, no arithmetic."""
+    closed = {c.rsplit("-", 1)[-1] for c in charts_on(open_app(PAGES[lesson]))}
+    assert not {k for k in closed if "_cell_chart" in k or "_compare_chart_" in k}
+    parts = ("cell",) if lesson == 1 else ("cell", "compare")
+    shown = charts_on(opened(lesson, *parts))
+    assert f"l{lesson}_cell_chart" in shown
+    if lesson > 1:
+        assert f"l{lesson}_compare_chart_difference" in shown

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 from app_support import chart, open_app
+from app_support import charts as charts_on
 
 from attention.analysis import head_norms, summarize_heads
 from attention.pretrained import load_model
 from lessons import lesson5_explore as lx
+from ui import lazy
 
 PAGE = "pages/5_Pretrained_transformer.py"
 
@@ -18,9 +20,12 @@ def z(at, key: str) -> np.ndarray:
     return np.array(chart(at, key)["data"][0]["z"], dtype=float)
 
 
+ALL_STEPS = [lazy.opened_key("l5x", f"step{n}") for n in range(1, len(lx.STEP_TITLES) + 1)]
+
+
 @pytest.fixture(scope="module")
 def at():
-    return open_app(PAGE, timeout=180)
+    return open_app(PAGE, timeout=180, opened=ALL_STEPS)
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +106,14 @@ def test_swapping_two_words_shows_both_maps_and_their_difference(at, analysis):
 
 
 def test_a_one_word_sentence_cannot_swap():
-    at = open_app(PAGE, timeout=180)
+    at = open_app(PAGE, timeout=180, opened=ALL_STEPS)
     at.text_input(key="w_l5_text").input("Hello").run()
     assert not at.exception
     assert any("two words" in i.value for i in at.info)
     assert torch.tensor(z(at, "l5x_rollout")).sum(dim=1).sub(1).abs().max() < 1e-6
+
+
+def test_closed_steps_draw_no_chart():
+    at = open_app(PAGE, timeout=180)
+    assert not [key for key in charts_on(at) if key.startswith("l5x_")]
+    assert [e.label for e in at.expander].count("Show this step's charts") == len(lx.STEP_TITLES)

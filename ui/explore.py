@@ -19,7 +19,7 @@ from charts.heatmaps import with_cell_click
 from lessons import explore
 from lessons.lesson1 import SHUFFLE_TOL
 from lessons.lesson4 import Settings as MultiHeadSettings
-from ui import present
+from ui import lazy, present
 from ui.show import agreement, chart_grid, plot, text_table
 
 
@@ -48,6 +48,10 @@ def _take_click(prefix: str, chart_key: str, T: int, S: int) -> None:
     st.session_state[key_i], st.session_state[key_j] = divmod(int(index), S)
 
 
+CELL_LABEL = "Where does a number come from? Click a cell"
+CELL_ICON = ":material/calculate:"
+
+
 def cell_explorer(
     prefix: str,
     matrix: torch.Tensor,
@@ -58,10 +62,31 @@ def cell_explorer(
     scores: bool = False,
     value_name: str | None = None,
     axes: tuple[str, str] = charts.QK_AXES,
+) -> explore.CellView | None:
+    """In a closed expander that runs only while open (ui/lazy.py): a (T, T) heatmap whose
+    cells can be clicked (or tapped), two selects (query i, key j) for keyboards and phones,
+    and the chosen cell's arithmetic, explain(i, j).lines, as plain text. At projector size
+    while presenting. The cell's view, or None while closed."""
+    box = lazy.section(CELL_LABEL, lazy.opened_key(prefix, "cell"), icon=CELL_ICON)
+    if box is None:
+        return None
+    with box:
+        return _cell_explorer(
+            prefix, matrix, tokens, explain, title, scores=scores, value_name=value_name, axes=axes
+        )
+
+
+def _cell_explorer(
+    prefix: str,
+    matrix: torch.Tensor,
+    tokens: Sequence[str],
+    explain: Callable[[int, int], explore.CellView],
+    title: str,
+    *,
+    scores: bool,
+    value_name: str | None,
+    axes: tuple[str, str],
 ) -> explore.CellView:
-    """A (T, T) heatmap whose cells can be clicked (or tapped), two selects (query i, key j)
-    for keyboards and phones, and the chosen cell's arithmetic, explain(i, j).lines, as plain
-    text. At projector size while presenting."""
     presenting = present.presenting()
     T, S = matrix.shape
     key_i, key_j = cell_keys(prefix)
@@ -71,8 +96,8 @@ def cell_explorer(
         if not 0 <= st.session_state.get(key, 0) < size:
             st.session_state[key] = 0
     st.markdown(
-        "**Where does a number come from?** Click or tap a cell, or pick a query and a key "
-        "below, to see how that cell is computed from your numbers."
+        "Click or tap a cell, or pick a query and a key below, to see how that cell is "
+        "computed from your numbers."
     )
     cell = (st.session_state.get(key_i, 0), st.session_state.get(key_j, 0))
     figure = charts.attention_heatmap(
@@ -212,6 +237,18 @@ def for_lesson1(x: torch.Tensor, tokens: Sequence[str], weights: torch.Tensor) -
     )
 
 
+COMPARE_LABEL = "Compare two settings"
+SHUFFLE_LABEL = "Word order: shuffle the tokens"
+
+
+def _lazy(prefix: str, part: str, label: str, body: Callable[[], None]) -> None:
+    """body() inside a closed expander that runs only while open (ui/lazy.py)."""
+    box = lazy.section(label, lazy.opened_key(prefix, part))
+    if box is not None:
+        with box:
+            body()
+
+
 def for_lesson2(
     x: torch.Tensor, tokens: Sequence[str], weights: QKVWeights, steps: TrainableSteps
 ) -> None:
@@ -223,16 +260,24 @@ def for_lesson2(
         lambda i, j: explore.explain_lesson2(steps, i, j),
         title=WEIGHTS_TITLE,
     )
-    with st.expander("Compare two settings"):
-        compare(
+    _lazy(
+        "l2",
+        "compare",
+        COMPARE_LABEL,
+        lambda: compare(
             "l2",
             steps.attn_weights,
             explore.unscaled_weights(steps.attn_scores),
             tokens,
             ("Scaled: softmax(ω / √d_k)", "Unscaled: softmax(ω)", "Scaled − unscaled"),
-        )
-    with st.expander("Word order: shuffle the tokens"):
-        shuffle("l2", 2, x, tokens, explore.lesson_run(2, weights))
+        ),
+    )
+    _lazy(
+        "l2",
+        "shuffle",
+        SHUFFLE_LABEL,
+        lambda: shuffle("l2", 2, x, tokens, explore.lesson_run(2, weights)),
+    )
 
 
 def for_lesson3(
@@ -251,35 +296,50 @@ def for_lesson3(
         lambda i, j: explore.explain_lesson3(steps, i, j, dropout_p=p, mask_kept=mask_kept),
         title="Causal attention weights a(i, j), before dropout: click a cell",
     )
-    with st.expander("Compare two settings"):
-        compare(
+    _lazy(
+        "l3",
+        "compare",
+        COMPARE_LABEL,
+        lambda: compare(
             "l3",
             steps.attn_weights,
             steps.unmasked_weights,
             tokens,
             ("Causal: future set to −∞", "Not causal: no mask", "Causal − not causal"),
-        )
-    with st.expander("Word order: shuffle the tokens"):
-        shuffle("l3", 3, x, tokens, explore.lesson_run(3, weights), causal=True)
+        ),
+    )
+    _lazy(
+        "l3",
+        "shuffle",
+        SHUFFLE_LABEL,
+        lambda: shuffle("l3", 3, x, tokens, explore.lesson_run(3, weights), causal=True),
+    )
 
 
 def for_lesson4(
     x: torch.Tensor, tokens: Sequence[str], settings: MultiHeadSettings, split: MultiHeadSteps
 ) -> None:
-    """Lesson 4: one head's cell explorer, head A vs head B, and the shuffle."""
+    """Lesson 4: one head's cell explorer (the head picked inside it), head A vs head B, and
+    the shuffle."""
     h = split.attn_weights.shape[0]
     name = lambda n: f"Head {n + 1}"  # noqa: E731
-    head = st.selectbox(
-        "Head for the cell explorer", list(range(h)), format_func=name, key="l4_cell_head"
-    )
-    cell_explorer(
-        "l4",
-        split.attn_weights[head],
-        tokens,
-        lambda i, j: explore.explain_lesson4(split, head, i, j, causal=settings.causal),
-        title=f"Head {head + 1}: a(i, j), click a cell",
-    )
-    with st.expander("Compare two settings"):
+
+    box = lazy.section(CELL_LABEL, lazy.opened_key("l4", "cell"), icon=CELL_ICON)
+    if box is not None:
+        with box:
+            head = st.selectbox("Head", list(range(h)), format_func=name, key="l4_cell_head")
+            _cell_explorer(
+                "l4",
+                split.attn_weights[head],
+                tokens,
+                lambda i, j: explore.explain_lesson4(split, head, i, j, causal=settings.causal),
+                f"Head {head + 1}: a(i, j), click a cell",
+                scores=False,
+                value_name=None,
+                axes=charts.QK_AXES,
+            )
+
+    def heads() -> None:
         left, right = st.columns(2)
         a = left.selectbox("Head A", list(range(h)), format_func=name, key="l4_compare_a")
         b = right.selectbox(
@@ -292,7 +352,13 @@ def for_lesson4(
             tokens,
             (name(a), name(b), f"{name(a)} − {name(b)}"),
         )
-    with st.expander("Word order: shuffle the tokens"):
-        shuffle(
+
+    _lazy("l4", "compare", COMPARE_LABEL, heads)
+    _lazy(
+        "l4",
+        "shuffle",
+        SHUFFLE_LABEL,
+        lambda: shuffle(
             "l4", 4, x, tokens, explore.lesson_run(4, settings=settings), causal=settings.causal
-        )
+        ),
+    )

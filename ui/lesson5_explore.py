@@ -13,7 +13,7 @@ from attention.analysis import HeadNorms, OrderComparison
 from charts.layers import position_similarity_heatmap
 from lessons import lesson5_explore as lx
 from lessons.explore import FLOW_TEXT, NORMS_TEXT, ROLLOUT_TEXT, head_rule_text
-from ui import page, pretrained
+from ui import lazy, page, pretrained
 from ui.present import presenting
 from ui.show import plot, side_by_side
 
@@ -256,20 +256,29 @@ def order_step(text: str, analysis: lx.Analysis) -> None:
     right.markdown(lx.positions_text(figures))
 
 
+OPEN_LABEL = "Show this step's charts"
+
+
 def render(text: str, show: Callable[[int], bool], first: int) -> None:
-    """The explore steps, numbered from `first` in the page's steps (lx.STEP_TITLES)."""
+    """The explore steps, numbered from `first` in the page's steps (lx.STEP_TITLES). Outside
+    presentation mode each step's charts sit in a closed expander that runs only while open
+    (ui/lazy.py), so the analysis is made and the charts drawn only for a student who asks."""
     titles = lx.STEP_TITLES
-    if not any(show(first + n) for n in range(len(titles))):
-        return
-    analysis = analysis_for(text)
     steps = (
-        lambda: compare_step(analysis),
-        lambda: summary_step(analysis),
-        lambda: rollout_step(analysis),
-        lambda: norms_step(text, analysis),
-        lambda: order_step(text, analysis),
+        lambda: compare_step(analysis_for(text)),
+        lambda: summary_step(analysis_for(text)),
+        lambda: rollout_step(analysis_for(text)),
+        lambda: norms_step(text, analysis_for(text)),
+        lambda: order_step(text, analysis_for(text)),
     )
     for n, (title, step) in enumerate(zip(titles, steps, strict=True)):
-        if show(first + n):
-            page.heading(title)
+        if not show(first + n):
+            continue
+        page.heading(title)
+        if presenting():
             step()
+            continue
+        box = lazy.section(OPEN_LABEL, lazy.opened_key("l5x", f"step{n + 1}"))
+        if box is not None:
+            with box:
+                step()

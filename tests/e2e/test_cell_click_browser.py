@@ -17,6 +17,8 @@ from browser_helpers import (
 )
 from playwright.sync_api import Page
 
+from ui.explore import CELL_LABEL
+
 pytestmark = [pytest.mark.browser, SKIP_WITHOUT_CHROMIUM]
 
 SHOWN = 5e-5  # the arithmetic shows 4 decimals
@@ -40,6 +42,13 @@ def click_cell(page: Page, key: str, i: int, j: int) -> None:
     wait_idle(page, since=runs)
 
 
+def open_section(page: Page, label: str) -> None:
+    """Open a closed expander by its label (its contents run only once it is open)."""
+    runs = script_runs(page)
+    page.locator("summary", has_text=label).first.click()
+    wait_idle(page, since=runs)
+
+
 def shown_weight(page: Page, i: int, j: int) -> float:
     """The value of a(i, j) (0-based) on the arithmetic's division line."""
     name = f"a({i + 1}, {j + 1}) = "
@@ -57,6 +66,7 @@ def test_clicking_a_cell_shows_its_arithmetic(page: Page, app_url: str, path: st
     open_page(page, app_url)
     if path != "/":
         go_to_page(page, app_url, path)
+    open_section(page, CELL_LABEL)
     wait_charts(page, [key])
     drawn = read_chart(page, key)
     z = drawn["traces"][0]["z"]
