@@ -88,6 +88,7 @@ class Page:
     edit: str
     sized: bool = True
     t_chart: str = ""
+    select: str = ""  # the widget key of the select an edit changes
     note: str = ""
 
 
@@ -113,6 +114,7 @@ PAGES = (
         "head",
         sized=False,
         t_chart="l5_head_heatmap",
+        select="w_l5_head",
         note="T = the default sentence's WordPiece tokens",
     ),
     Page(
@@ -123,6 +125,7 @@ PAGES = (
         "head",
         sized=False,
         t_chart="l6_matrix",
+        select="w_l6_head",
         note="T = the prompt's and the generated tokens, after one generation",
     ),
 )
@@ -219,7 +222,7 @@ async def open_app(browser: Any, app: common.Server, page: Page, T: int) -> tupl
         else:
 
             async def edit(i: int) -> classroom.EditRecord:
-                return await student.pick_option("Head", lambda count, now: (now + 1) % count)
+                return await student.pick_option(page.select, lambda n, now: (now + 1) % n)
 
         return await new_target("app", student, app, edit), T
     except BaseException:

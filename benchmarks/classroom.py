@@ -301,12 +301,12 @@ class Student:
         await box.fill(text)
         return await self.timed_draws("text", "enter", lambda: box.press("Enter"))
 
-    async def pick_option(self, label: str, choose: Callable[[int, int], int]) -> EditRecord:
-        """Open the selectbox whose aria-label is `label` and click option
-        choose(count, current index); time it to the last chart drawn (timed_draws)."""
+    async def pick_option(self, key: str, choose: Callable[[int, int], int]) -> EditRecord:
+        """Open the selectbox with widget key `key` and click option choose(count, current
+        index); time it to the last chart drawn (timed_draws)."""
         page = self.page
-        self.step = f"open the {label!r} selectbox"
-        combo = page.locator(f'input[role=combobox][aria-label="{label}"]')
+        self.step = f"open the {key!r} selectbox"
+        combo = page.locator(f".st-key-{key} input[role=combobox]")
         await combo.scroll_into_view_if_needed()
         await combo.click()
         options = page.locator("[role=listbox] [role=option]")
@@ -317,7 +317,7 @@ class Student:
         index = choose(count, current)
         if index == current:
             await page.keyboard.press("Escape")
-            raise EditError("action failed", f"option {index} of {label!r} is already selected")
+            raise EditError("action failed", f"option {index} of {key!r} is already selected")
         option = options.nth(index)
         await option.scroll_into_view_if_needed()
         return await self.timed_draws("select", "option", lambda: option.click())
