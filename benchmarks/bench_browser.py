@@ -7,12 +7,14 @@ is committed (Enter goes down in the editor's cell or text box; the pointer is r
 select's option), then every Plotly draw ("plotly_afterplot" of any plot div) is recorded until
 the script run has ended and nothing has been drawn for 600 ms. The figure is the last draw
 minus t0; the first draw and the number of charts drawn are reported next to it. An edit after
-which no chart is drawn is an error, never a figure.
+which no chart is drawn is an error, never a figure; before measuring, a clock check shows it
+(on the Softmax lab: the same scores written otherwise rerun the page but change no chart).
 
 The edits, one kind per page (URL paths as the app serves them):
 - lessons 1 to 4 (/, /Trainable_weights, /Causal_attention, /Multi-head_attention): a cell of
   the embedding editor (lessons 2 to 4 have it in the "Tokens and embeddings" expander), at
-  T = 5 (the seed example) and T = 64 (a share link ?tokens=t0%20t1...);
+  T = 5 (the seed example) and T = 64 (a share link ?tokens=t0%20t1...; the editor's row
+  count is checked to be T);
 - Softmax lab (/Softmax_lab): its row of scores, typed anew (5 scores; the box takes at most 16
   and no link sets them, so there is no T = 64 row);
 - lesson 5 (/Pretrained_transformer): the "Head" select; T is the default sentence's token count;
@@ -24,7 +26,8 @@ time (budget 1.3 x at T = 5, 1.5 x at T = 64; pages whose T is set by their cont
 budget of the nearer of the two), of the server's CPU per edit (budget 1.5 x) and of the page's
 main-thread CPU per edit (Chrome's TaskDuration; budget 2 x). Prints, never asserts.
 
-    python benchmarks/bench_browser.py [--quick] [--edits 20] [--pages l1,l2,lab] [--sizes 5,64]
+    python benchmarks/bench_browser.py [--quick] [--edits 12] [--pages l1,l2,l3,l4,lab,l5,l6]
+                                       [--sizes 5,64] [--no-clock-check]
 """
 
 from __future__ import annotations
@@ -208,6 +211,10 @@ async def open_app(browser: Any, app: common.Server, page: Page, T: int) -> tupl
                 if not await student.page.evaluate(OPEN_EXPANDER_SCRIPT, "Tokens and embeddings"):
                     raise RuntimeError(f"{page.path}: no 'Tokens and embeddings' expander")
                 await student.page.locator(common.EDITOR_CANVAS).wait_for(state="visible")
+            table = student.page.locator(common.EDITOR_CANVAS).locator("table")
+            shown = int(await table.get_attribute("aria-rowcount") or "1") - 1  # header row
+            if shown != T:
+                raise RuntimeError(f"{page.path}: the editor has {shown} rows, not T = {T}")
             rows = min(T, 4)
 
             async def edit(i: int) -> classroom.EditRecord:
@@ -366,7 +373,8 @@ async def measure_case(
         picture_budget(T),
         f"app first chart {med('app', 'first'):,.0f} ms, last chart "
         f"{med('app', 'picture'):,.0f} ms ({common.spread(app_pic) if app_pic else 'n = 0'}), "
-        f"charts drawn {med('app', 'charts'):.0f} ({med('app', 'draws'):.0f} draws); "
+        f"charts drawn {med('app', 'charts'):.0f} ({med('app', 'draws'):.0f} draws, "
+        f"{med('app', 'new_plots'):.0f} new plot elements); "
         f"floor {med('floor', 'picture'):,.0f} ms"
         + (
             f" ({common.spread(figures['floor', 'picture'])})"
@@ -422,6 +430,22 @@ def model_file_problem() -> str | None:
     return None
 
 
+async def check_clock(app: common.Server, browser: Any) -> str:
+    """The clock must not give a figure when no chart changes. On the Softmax lab: new scores
+    (a figure), then the same scores written otherwise (a script run that changes no chart:
+    must be an error), then new scores again (a figure). A line for the log."""
+    student = await open_student(browser, app, "/Softmax_lab", "softmax_lab_bars")
+    try:
+        texts = (f"{LAB_SCORES}, 0.5", LAB_SCORES.replace(" ", "") + ",0.5", f"{LAB_SCORES}, 0.6")
+        records = [await student.type_and_enter(LAB_INPUT, text) for text in texts]
+    finally:
+        await student.close()
+    ok = records[0].ms is not None and records[1].ms is None and records[2].ms is not None
+    seen = ", ".join(common.fmt_ms(r.ms) if r.ms is not None else r.error for r in records)
+    verdict = "as it must" if ok else "WRONG: the clock cannot be trusted"
+    return f"clock check (changed, unchanged, changed scores): {seen}; {verdict}"
+
+
 def cases(pages: list[Page], sizes: tuple[int, ...]) -> list[tuple[Page, int]]:
     """(page, requested T) for every row to measure; T is only a default for unsized pages."""
     out = []
@@ -433,7 +457,9 @@ def cases(pages: list[Page], sizes: tuple[int, ...]) -> list[tuple[Page, int]]:
     return out
 
 
-async def measure(edits: int, sizes: tuple[int, ...], pages: list[Page]) -> list[common.Row]:
+async def measure(
+    edits: int, sizes: tuple[int, ...], pages: list[Page], check: bool = True
+) -> list[common.Row]:
     rows: list[common.Row] = []
     todo = cases(pages, sizes)
     problem = model_file_problem() if any(p.key == "l6" for p in pages) else None
@@ -442,6 +468,11 @@ async def measure(edits: int, sizes: tuple[int, ...], pages: list[Page]) -> list
         common.streamlit_server_async("benchmarks/floor_app.py") as floor,
         common.chromium_async() as browser,
     ):
+        if check:
+            try:
+                print("  " + await check_clock(app, browser), flush=True)
+            except Exception as error:
+                print(f"  clock check could not run: {error!r}"[:300], flush=True)
         for page, T in todo:
             if page.key == "l6" and problem:
                 new_rows = [not_run(page, None, problem)]
@@ -463,12 +494,18 @@ def run(args: argparse.Namespace) -> list[common.Row]:
     if unknown:
         raise SystemExit(f"unknown pages {unknown}; choose from {', '.join(PAGE_KEYS)}")
     pages = [p for p in PAGES if p.key in keys]
-    return asyncio.run(measure(args.edits or (4 if args.quick else 12), sizes, pages))
+    edits = args.edits or (4 if args.quick else 12)
+    return asyncio.run(measure(edits, sizes, pages, not args.no_clock_check))
 
 
 def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--edits", type=int, help="timed edits per page and T (after a warm-up)")
     parser.add_argument("--sizes", default="5,64", help="token counts T of lessons 1-4, e.g. 5,64")
+    parser.add_argument(
+        "--no-clock-check",
+        action="store_true",
+        help="skip the check that an edit changing no chart is an error, not a figure",
+    )
     parser.add_argument(
         "--pages",
         default=",".join(PAGE_KEYS),

@@ -6,7 +6,9 @@ load_server.py (real browsers next to the protocol-level students).
 Each timed edit is measured in the page with performance.now() (common.ARM_EDIT_SCRIPT): the
 clock starts when the edit is committed (Enter goes down, or the pointer releases a selectbox
 option) and stops when the chart that shows the edit holds numbers other than before (Plotly's
-`_fullData[0].z` of the weights heatmap, or `_fullData[0].y` of the query's scores bar).
+`_fullData[0].z` of the weights heatmap, or `_fullData[0].y` of the query's scores bar). A
+student opened with watch_draws can also time an edit to the LAST chart it draws anew
+(timed_draws, common.ARM_DRAWS_SCRIPT), on any page: bench_browser.py does, on every lesson.
 
 Nothing here asserts on a figure: the benchmarks print them.
 """
