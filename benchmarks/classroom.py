@@ -6,7 +6,9 @@ load_server.py (real browsers next to the protocol-level students).
 Each timed edit is measured in the page with performance.now() (common.ARM_EDIT_SCRIPT): the
 clock starts when the edit is committed (Enter goes down, or the pointer releases a selectbox
 option) and stops when the chart that shows the edit holds numbers other than before (Plotly's
-`_fullData[0].z` of the weights heatmap, or `_fullData[0].y` of the query's scores bar).
+`_fullData[0].z` of the weights heatmap, or `_fullData[0].y` of the query's scores bar). A
+student opened with watch_draws can also time an edit to the LAST chart it draws anew
+(timed_draws, common.ARM_DRAWS_SCRIPT), on any page: bench_browser.py does, on every lesson.
 
 Nothing here asserts on a figure: the benchmarks print them.
 """
@@ -110,11 +112,18 @@ class Student:
         edit_timeout_ms: float = common.EDIT_TIMEOUT_MS,
         path: str = "/",
         open_timeout_ms: float | None = None,
+        ready: tuple[str, Any] = (common.CHART_DRAWN_SCRIPT, common.WEIGHTS_HEATMAP),
+        watch_draws: bool = False,
     ) -> Student:
-        """A new browser context on `path` (lesson 1 by default); waits until the weights
-        heatmap is drawn and the app is idle. A failure is recorded in `errors`."""
+        """A new browser context on `path` (lesson 1 by default); waits until `ready` (a
+        JavaScript predicate and its argument; by default: the weights heatmap is drawn) holds
+        and the app is idle. With `watch_draws` every page of the context reports its Plotly
+        draws (common.PLOT_DRAW_HOOK_SCRIPT), for timed_draws(). A failure is recorded in
+        `errors`."""
         context = await browser.new_context(viewport=common.VIEWPORT)
         context.set_default_timeout(edit_timeout_ms)
+        if watch_draws:
+            await context.add_init_script(common.PLOT_DRAW_HOOK_SCRIPT)
         page = await context.new_page()
         student = cls(index, page, base_url, random.Random(seed * 100_003 + index), edit_timeout_ms)
         page.on("pageerror", student.on_page_error)
@@ -123,9 +132,7 @@ class Student:
         started = time.monotonic()
         try:
             await page.goto(base_url + path, timeout=timeout)
-            await page.wait_for_function(
-                common.CHART_DRAWN_SCRIPT, arg=common.WEIGHTS_HEATMAP, timeout=timeout, polling=100
-            )
+            await page.wait_for_function(ready[0], arg=ready[1], timeout=timeout, polling=100)
             await student.wait_idle()
             student.load_ms = (time.monotonic() - started) * 1000
             await asyncio.sleep(1.0)  # a run started by the first one (if any) shows by then
@@ -208,9 +215,57 @@ class Student:
                 await page.keyboard.press("Escape")
         return record
 
-    async def set_cell(self, row: int, col: int, value: str) -> EditRecord:
-        """Type `value` into the editor's cell (row, col), press Enter, time it (weights
-        heatmap's z). Column 0 of lesson 1's editor is the read-only token column."""
+    async def timed_draws(
+        self,
+        kind: str,
+        trigger: str,
+        commit: Callable[[], Awaitable[None]],
+        quiet_ms: float = common.QUIET_MS,
+    ) -> EditRecord:
+        """Arm the "last chart drawn" clock (common.ARM_DRAWS_SCRIPT; the page must have been
+        opened with watch_draws), run `commit`, wait until the run has ended and no chart has
+        been drawn for `quiet_ms`. The record's ms is the last draw after the commit; its
+        elapsed also holds "first" (the first draw), "running", "idle", "draws", "charts" and
+        "new_plots". An edit after which no chart was drawn is an error, never a figure."""
+        page = self.page
+        try:
+            await page.evaluate(common.ARM_DRAWS_SCRIPT, [trigger, quiet_ms, common.NO_DRAW_MS])
+            if self.before_commit is not None:
+                await self.before_commit()
+            self.step = "commit"
+            await commit()
+            self.step = "wait for the last chart"
+            try:
+                await page.wait_for_function(
+                    common.EDIT_DRAWS_DONE_SCRIPT, timeout=self.edit_timeout_ms, polling=50
+                )
+            except Exception as error:
+                raise EditError(
+                    "no picture",
+                    f"the run did not end with charts drawn and {quiet_ms:.0f} ms of quiet "
+                    f"within {self.edit_timeout_ms / 1000:.0f} s of the {kind} edit: "
+                    f"{type(error).__name__}",
+                ) from error
+            elapsed = await page.evaluate(common.EDIT_DRAWS_ELAPSED_SCRIPT)
+            if elapsed["error"]:
+                raise EditError("no picture", f"{kind} edit: {elapsed['error']}")
+            record = EditRecord(self.index, kind, float(elapsed["picture"]), elapsed=elapsed)
+            self.records.append(record)
+            await self.check_exceptions(kind)
+        except Exception as error:
+            kind_detail = classify(error, f"{kind} ({self.step})")
+            self.errors.append(kind_detail)
+            record = EditRecord(self.index, kind, None, kind_detail[0])
+            self.records.append(record)
+            with contextlib.suppress(Exception):
+                await page.evaluate(common.EDIT_DRAWS_STOP_SCRIPT)
+                await page.keyboard.press("Escape")
+        return record
+
+    async def set_cell(self, row: int, col: int, value: str, clock: str = "chart") -> EditRecord:
+        """Type `value` into the editor's cell (row, col), press Enter, time it: with clock
+        "chart" until the weights heatmap's z changes, with "draws" until the last chart is
+        drawn (timed_draws). Column 0 of the embedding editor is the read-only token column."""
         page = self.page
         self.step = "find the editor"
         canvas = page.locator(common.EDITOR_CANVAS)
@@ -233,9 +288,41 @@ class Student:
         editor = page.locator(common.CELL_EDITOR).first
         await editor.wait_for(state="visible")
         await editor.fill(value)
+        if clock == "draws":
+            return await self.timed_draws("cell", "enter", lambda: editor.press("Enter"))
         return await self.timed(
             "cell", common.WEIGHTS_HEATMAP, "z", "enter", lambda: editor.press("Enter")
         )
+
+    async def type_and_enter(self, selector: str, text: str) -> EditRecord:
+        """Type `text` into the text box `selector`, press Enter; time it to the last chart
+        drawn (timed_draws)."""
+        self.step = "type the text"
+        box = self.page.locator(selector)
+        await box.scroll_into_view_if_needed()
+        await box.fill(text)
+        return await self.timed_draws("text", "enter", lambda: box.press("Enter"))
+
+    async def pick_option(self, key: str, choose: Callable[[int, int], int]) -> EditRecord:
+        """Open the selectbox with widget key `key` and click option choose(count, current
+        index); time it to the last chart drawn (timed_draws)."""
+        page = self.page
+        self.step = f"open the {key!r} selectbox"
+        combo = page.locator(f".st-key-{key} input[role=combobox]")
+        await combo.scroll_into_view_if_needed()
+        await combo.click()
+        options = page.locator("[role=listbox] [role=option]")
+        await options.first.wait_for(state="visible")
+        count = await options.count()
+        selected = [await options.nth(i).get_attribute("aria-selected") for i in range(count)]
+        current = selected.index("true") if "true" in selected else -1
+        index = choose(count, current)
+        if index == current:
+            await page.keyboard.press("Escape")
+            raise EditError("action failed", f"option {index} of {key!r} is already selected")
+        option = options.nth(index)
+        await option.scroll_into_view_if_needed()
+        return await self.timed_draws("select", "option", lambda: option.click())
 
     async def select_row(self, box: dict[str, float], row: int) -> None:
         """Click the first cell of `row` in the editor's canvas `box` until it is selected."""

@@ -178,6 +178,130 @@ EDIT_ELAPSED_SCRIPT = """
 """
 
 
+# The "last chart drawn" clock ------------------------------------------------------------------
+# Installed in every page of a browser context before the app's own code runs
+# (context.add_init_script): an accessor for `emit` on HTMLDivElement.prototype. Plotly gives
+# each plot div its `emit` by assignment (Events.init, at the start of every newPlot/react of a
+# fresh div), so the setter sees every plot div Plotly ever draws, and the function it keeps
+# reports each "plotly_afterplot" (the end of a draw) to window.__onPlotDraw(div) before passing
+# it on. A purge deletes nothing here (the property lives on the prototype); the next init
+# assigns again and is seen again.
+PLOT_DRAW_HOOK_SCRIPT = """
+(() => {
+  if (window.__plotDrawHook) return;
+  window.__plotDrawHook = true;
+  const emits = new WeakMap();
+  Object.defineProperty(HTMLDivElement.prototype, "emit", {
+    configurable: true,
+    get() { return emits.get(this); },
+    set(fn) {
+      const div = this;
+      emits.set(div, function (event, data) {
+        if (event === "plotly_afterplot" && typeof window.__onPlotDraw === "function") {
+          try { window.__onPlotDraw(div); } catch (error) { /* never break the chart */ }
+        }
+        return fn.apply(this, arguments);
+      });
+    },
+  });
+})();
+"""
+# Arms the clock for one edit (needs PLOT_DRAW_HOOK_SCRIPT). t0: the commit (Enter goes down
+# when trigger is "enter"; the pointer is released on a listbox option when it is "option").
+# Every Plotly draw after t0 is recorded (its time, and which plot div). The edit is done when
+# the app's script state (stApp's data-test-script-state) went running -> notRunning after t0
+# (or, when the page applied a short run's start and end in one render, is notRunning and a
+# chart was drawn after t0), is still notRunning, and neither a draw nor a state change has
+# happened for `quiet_ms`. Then `done` is set. When no chart was drawn at all, `done` waits for
+# NO_DRAW_MS of quiet after the run (the page can draw more than a second after it shows the
+# run ended) and comes with `error`: an edit that changed nothing must not read as a fast one.
+# A 50 ms timer checks; it stops when done or at EDIT_DRAWS_STOP_SCRIPT. Draws after `done`
+# are counted in `late` (EDIT_LATE_DRAWS_SCRIPT): a check that the quiet window was long enough.
+ARM_DRAWS_SCRIPT = """
+([trigger, quietMs, noDrawMs]) => {
+  if (window.__draws && window.__draws.stop) window.__draws.stop();
+  const app = document.querySelector("[data-testid=stApp]");
+  const before = new Set(document.querySelectorAll(".js-plotly-plot"));
+  const rec = {t0: null, draws: [], divs: [], running: null, idle: null, changed: null,
+               done: false, error: null, newPlots: 0, late: 0};
+  window.__draws = rec;
+  window.__onPlotDraw = (div) => {
+    if (rec.t0 === null) return;
+    if (rec.done) {
+      rec.late += 1;
+      return;
+    }
+    rec.draws.push(performance.now());
+    if (!rec.divs.includes(div)) rec.divs.push(div);
+  };
+  const onKey = (event) => {
+    if (trigger === "enter" && event.key === "Enter" && rec.t0 === null) {
+      rec.t0 = performance.now();
+    }
+  };
+  const onPointer = (event) => {
+    if (trigger === "option" && rec.t0 === null && event.target.closest
+        && event.target.closest("[role=option]")) {
+      rec.t0 = performance.now();
+    }
+  };
+  const runState = new MutationObserver(() => {
+    if (rec.t0 === null || rec.done) return;
+    const state = app.getAttribute("data-test-script-state");
+    rec.changed = performance.now();
+    if (state === "running" && rec.running === null) rec.running = performance.now();
+    if (state === "notRunning" && rec.running !== null && rec.idle === null) {
+      rec.idle = performance.now();
+    }
+  });
+  runState.observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+  window.addEventListener("keydown", onKey, true);
+  window.addEventListener("pointerup", onPointer, true);
+  window.addEventListener("click", onPointer, true);
+  const check = () => {
+    if (rec.t0 === null || rec.done) return;
+    const now = performance.now();
+    const notRunning = app.getAttribute("data-test-script-state") === "notRunning";
+    const ended = rec.idle !== null || (rec.draws.length > 0 && notRunning);
+    const last = Math.max(rec.t0, rec.changed ?? 0, rec.draws.at(-1) ?? 0);
+    const quiet = rec.draws.length > 0 ? quietMs : noDrawMs;
+    if (ended && notRunning && now - last >= quiet) {
+      rec.newPlots = [...document.querySelectorAll(".js-plotly-plot")]
+        .filter((div) => !before.has(div)).length;
+      if (rec.draws.length === 0) rec.error = "no chart was drawn after the edit";
+      rec.done = true;
+      rec.stop();
+    }
+  };
+  const timer = setInterval(check, 50);
+  rec.stop = () => {
+    clearInterval(timer);
+    runState.disconnect();
+    window.removeEventListener("keydown", onKey, true);
+    window.removeEventListener("pointerup", onPointer, true);
+    window.removeEventListener("click", onPointer, true);
+  };
+}
+"""
+EDIT_DRAWS_DONE_SCRIPT = "() => !!window.__draws && window.__draws.done"
+EDIT_LATE_DRAWS_SCRIPT = "() => (window.__draws ? window.__draws.late : 0)"
+EDIT_DRAWS_STOP_SCRIPT = "() => window.__draws && window.__draws.stop && window.__draws.stop()"
+# Milliseconds after the commit: the first and the last chart drawn, the script run seen
+# starting and ending; how many draws, how many charts (plot divs) drew, how many plot divs are
+# new since arming; the error, if any.
+EDIT_DRAWS_ELAPSED_SCRIPT = """
+() => {
+  const e = window.__draws;
+  const since = (t) => (t === null || t === undefined ? null : t - e.t0);
+  return {picture: since(e.draws.at(-1)), first: since(e.draws[0]), running: since(e.running),
+          idle: since(e.idle), draws: e.draws.length, charts: e.divs.length,
+          new_plots: e.newPlots, error: e.error};
+}
+"""
+QUIET_MS = 600  # no draw and no run for this long after the run ended: the edit is done
+NO_DRAW_MS = 5_000  # ... or, when no chart was drawn, this long: the edit drew nothing
+
+
 ROW_PX = 35  # Streamlit's data-editor rows (and its header row) are 35 px high
 
 
