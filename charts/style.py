@@ -47,6 +47,7 @@ SCORES_COLORSCALE = named_colorscale("Cividis")
 BAR_COLOR = "#0072B2"
 QUERY_COLOR = "#D55E00"  # the query's own bar, line or point
 QUERY_PATTERN = "x"  # ... which also gets a fill pattern
+PATTERN_COLOR = "#000000"  # the pattern's lines
 LINE_COLOR = "#999999"  # lines from the origin to each vector
 MASK_COLORSCALE = [[0.0, "#D9D9D9"], [1.0, "#0072B2"]]  # hidden, sees
 # Three normalisations: a name, a colour and a fill pattern each.
