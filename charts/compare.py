@@ -113,23 +113,25 @@ def difference_heatmap(
     if not math.isfinite(m) or m <= 0:
         m = 1.0
     lo, hi = -m, m
-    heatmap = {
-        "type": "heatmap",
-        "z": to_lists(difference),
-        "x": labels,
-        "y": labels,
-        "zmin": lo,
-        "zmax": hi,
-        "zmid": 0.0,
-        "colorscale": DIFFERENCE_COLORSCALE,
-        "hovertemplate": "query %{y}<br>key %{x}<br>"
-        + value_name
-        + " = %{z:+."
-        + str(style.HOVER_DECIMALS)
-        + "f}<extra></extra>",
-        "xgap": 1,
-        "ygap": 1,
-    } | style.text_font(present)
+    heatmap = (
+        {
+            "type": "heatmap",
+            "z": to_lists(difference),
+            "x": labels,
+            "y": labels,
+            "zmin": lo,
+            "zmax": hi,
+            "zmid": 0.0,
+            "colorscale": DIFFERENCE_COLORSCALE,
+            "hovertemplate": "query %{y}<br>key %{x}<br>"
+            + value_name
+            + " = %{z:+."
+            + str(style.HOVER_DECIMALS)
+            + "f}<extra></extra>",
+        }
+        | style.cell_gaps(T, S)
+        | style.text_font(present)
+    )
     if max(T, S) <= style.MAX_CELL_TEXT:
         heatmap["texttemplate"] = "%{z:+." + str(style.cell_decimals(max(T, S))) + "f}"
     alt = difference_alt(difference, tokens, value_name, lo, hi)

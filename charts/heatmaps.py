@@ -114,22 +114,24 @@ def attention_heatmap(
         lo, hi = color_range(matrix, zrange=None, mode=zrange or ("max" if weights else "data"))
     else:
         lo, hi = color_range(matrix, zrange=zrange, mode="data")
-    heatmap = {
-        "type": "heatmap",
-        "z": to_lists(matrix),
-        "x": keys,
-        "y": queries,
-        "zmin": lo,
-        "zmax": hi,
-        "colorscale": style.WEIGHTS_COLORSCALE if weights else style.SCORES_COLORSCALE,
-        "hovertemplate": "query %{y}<br>key %{x}<br>"
-        + value_name
-        + " = "
-        + style.hover_number("z")
-        + "<extra></extra>",
-        "xgap": 1,
-        "ygap": 1,
-    } | style.text_font(present)
+    heatmap = (
+        {
+            "type": "heatmap",
+            "z": to_lists(matrix),
+            "x": keys,
+            "y": queries,
+            "zmin": lo,
+            "zmax": hi,
+            "colorscale": style.WEIGHTS_COLORSCALE if weights else style.SCORES_COLORSCALE,
+            "hovertemplate": "query %{y}<br>key %{x}<br>"
+            + value_name
+            + " = "
+            + style.hover_number("z")
+            + "<extra></extra>",
+        }
+        | style.cell_gaps(T, S)
+        | style.text_font(present)
+    )
     if max(T, S) <= style.MAX_CELL_TEXT:
         heatmap["texttemplate"] = style.hover_number("z", style.cell_decimals(max(T, S)))
     alt = heatmap_alt(matrix, tokens, key_tokens, value_name, lo, hi)
@@ -180,20 +182,22 @@ def mask_heatmap(
     T = mask.shape[0]
     queries = position_labels(tokens)
     words = [["hidden" if mask[i, j] else "sees" for j in range(T)] for i in range(T)]
-    heatmap = {
-        "type": "heatmap",
-        "z": (~mask.bool()).to(torch.int64).tolist(),
-        "x": queries,
-        "y": queries,
-        "text": words,
-        "colorscale": style.MASK_COLORSCALE,
-        "zmin": 0,
-        "zmax": 1,
-        "showscale": False,
-        "hovertemplate": "query %{y}<br>key %{x}<br>%{text}<extra></extra>",
-        "xgap": 1,
-        "ygap": 1,
-    } | style.text_font(present)
+    heatmap = (
+        {
+            "type": "heatmap",
+            "z": (~mask.bool()).to(torch.int64).tolist(),
+            "x": queries,
+            "y": queries,
+            "text": words,
+            "colorscale": style.MASK_COLORSCALE,
+            "zmin": 0,
+            "zmax": 1,
+            "showscale": False,
+            "hovertemplate": "query %{y}<br>key %{x}<br>%{text}<extra></extra>",
+        }
+        | style.cell_gaps(T, T)
+        | style.text_font(present)
+    )
     if T <= style.MAX_CELL_TEXT:
         heatmap["texttemplate"] = "%{text}"
     layout = style.layout(

@@ -218,3 +218,19 @@ def test_margins_fit_the_longest_label():
     escaped = charts.attention_heatmap(torch.eye(2), ["<<<<", "b"], title="t", value_name="w")
     four = charts.attention_heatmap(torch.eye(2), ["aaaa", "b"], title="t", value_name="w")
     assert escaped.layout.margin.l == four.layout.margin.l
+
+
+@pytest.mark.parametrize("T", [5, 32, 33, 64])
+def test_cell_lines_only_while_cells_are_large(T):
+    """Lines between cells up to charts.style.MAX_CELL_GAPS tokens; beyond, none (plotly.js
+    then draws one pixel per cell, several times faster)."""
+    tokens = [f"t{i}" for i in range(T)]
+    weights = torch.softmax(torch.randn(T, T), dim=-1)
+    figures = [
+        charts.attention_heatmap(weights, tokens, title="A", value_name="weight"),
+        charts.mask_heatmap(torch.ones(T, T).triu(1).bool(), tokens, title="mask"),
+    ]
+    for figure in figures:
+        trace = figure.data[0]
+        expected = 1 if T <= charts.style.MAX_CELL_GAPS else None
+        assert (trace.xgap, trace.ygap) == (expected, expected)
