@@ -4,6 +4,7 @@ logic and the words are in lessons/lesson5.py; this page only draws them."""
 from __future__ import annotations
 
 import streamlit as st
+import torch
 
 import charts
 from lessons import lesson5
@@ -55,6 +56,51 @@ def head_row(weights, layer: int, heads: range):
         height=300,
     )
     return grid
+
+
+@st.fragment
+def head_step(weights: torch.Tensor, tokens: list[str], layer: int, pick_layer: bool) -> None:
+    """Step 4: one head's weights as a heatmap, one query's row as bars and as lines. A
+    fragment: picking another head or query reruns only this step. weights (L, h, T, T)."""
+    L, h, T, _ = weights.shape
+    columns = st.columns(3)
+    with columns[0]:
+        if pick_layer:  # step 3 (and its layer picker) is not on screen
+            layer = layer_picker(L)
+        else:
+            st.caption(f"Layer {layer + 1}, picked above.")
+    head = columns[1].selectbox(
+        "Head", list(range(h)), format_func=lambda i: f"Head {i + 1}", key="w_l5_head"
+    )
+    query = columns[2].selectbox(
+        "Query token",
+        list(range(T)),
+        format_func=lambda i: f"{i + 1}: {tokens[i]}",
+        key="w_l5_query",
+    )
+    page.heatmap(
+        weights[layer, head],
+        tokens,
+        f"Layer {layer + 1}, head {head + 1}: attention weights a(i, j)",
+        "l5_head_heatmap",
+    )
+    left, right = side_by_side(2)
+    with left:
+        plot(
+            charts.weights_bar(weights[layer, head, query], tokens, query, present=presenting()),
+            key="l5_query_bar",
+        )
+    with right:
+        plot(
+            charts.attention_lines(
+                weights[layer, head],
+                tokens,
+                query,
+                title=f"Layer {layer + 1}, head {head + 1} as lines",
+                present=presenting(),
+            ),
+            key="l5_lines",
+        )
 
 
 info = page.start(PATH)
@@ -111,44 +157,7 @@ if show(2):
 
 if show(3):
     page.heading(STEPS[3])
-    columns = st.columns(3)
-    with columns[0]:
-        if show(2):
-            st.caption(f"Layer {layer + 1}, picked above.")
-        else:
-            layer = layer_picker(L)
-    head = columns[1].selectbox(
-        "Head", list(range(h)), format_func=lambda i: f"Head {i + 1}", key="w_l5_head"
-    )
-    query = columns[2].selectbox(
-        "Query token",
-        list(range(T)),
-        format_func=lambda i: f"{i + 1}: {tokens[i]}",
-        key="w_l5_query",
-    )
-    page.heatmap(
-        weights[layer, head],
-        tokens,
-        f"Layer {layer + 1}, head {head + 1}: attention weights a(i, j)",
-        "l5_head_heatmap",
-    )
-    left, right = side_by_side(2)
-    with left:
-        plot(
-            charts.weights_bar(weights[layer, head, query], tokens, query, present=presenting()),
-            key="l5_query_bar",
-        )
-    with right:
-        plot(
-            charts.attention_lines(
-                weights[layer, head],
-                tokens,
-                query,
-                title=f"Layer {layer + 1}, head {head + 1} as lines",
-                present=presenting(),
-            ),
-            key="l5_lines",
-        )
+    head_step(weights, tokens, layer, pick_layer=not show(2))
 
 if show(4):
     page.heading(STEPS[4])
