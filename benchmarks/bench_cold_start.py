@@ -75,10 +75,12 @@ NAV_TIMES_SCRIPT = """
 
 class FrameClock:
     """perf_counter() seconds at which a page's WebSocket brought its first message, the first
-    delta holding a Plotly chart, and the first script_finished."""
+    run's start (new_session), the first delta holding a Plotly chart, and the first
+    script_finished."""
 
     def __init__(self) -> None:
         self.first: float | None = None
+        self.started: float | None = None
         self.chart: float | None = None
         self.finished: float | None = None
 
@@ -100,6 +102,8 @@ class FrameClock:
             and msg.delta.new_element.WhichOneof("type") == "plotly_chart"
         ):
             self.chart = now
+        elif kind == "new_session" and self.started is None:
+            self.started = now
         elif kind == "script_finished" and self.finished is None:
             self.finished = now
 
@@ -116,8 +120,9 @@ def new_clocked_page(browser: Any) -> tuple[Any, FrameClock]:
 def fresh_start(browser: Any, server: common.Server) -> dict[str, float]:
     """The first visitor of a server just started (server.started: just before its process
     was): seconds from that start until the server is healthy, the page's HTML has loaded, the
-    first chart is visible, the first script run has ended."""
-    page = common.new_page(browser)
+    first script run started, the first chart's message arrived, the first chart is visible,
+    the first script run has ended."""
+    page, clock = new_clocked_page(browser)
     try:
         page.goto(server.url + "/", wait_until="load")
         loaded_s = time.perf_counter() - server.started
@@ -127,7 +132,18 @@ def fresh_start(browser: Any, server: common.Server) -> dict[str, float]:
         run_s = time.perf_counter() - server.started
     finally:
         page.context.close()
-    return {"healthy": server.healthy_after_s, "loaded": loaded_s, "chart": chart_s, "run": run_s}
+
+    def since(t: float | None) -> float:
+        return float("nan") if t is None else t - server.started
+
+    return {
+        "healthy": server.healthy_after_s,
+        "loaded": loaded_s,
+        "run_started": since(clock.started),
+        "chart_message": since(clock.chart),
+        "chart": chart_s,
+        "run": run_s,
+    }
 
 
 def new_visitor(browser: Any, server: common.Server) -> dict[str, float | None]:
@@ -166,6 +182,15 @@ def fmt_s(value: float | None, scale: float = 1.0) -> str:
     return "n/a" if value is None else f"{value * scale:.2f} s"
 
 
+def steps_s(result: dict[str, float]) -> str:
+    """A fresh start's steps, seconds since `streamlit run`."""
+    return (
+        f"healthy {result['healthy']:.1f} s, page loaded {result['loaded']:.1f} s, run "
+        f"started {result['run_started']:.1f} s, chart message {result['chart_message']:.1f} s, "
+        f"run ended {result['run']:.1f} s"
+    )
+
+
 def run(args: argparse.Namespace) -> list[common.Row]:
     runs = args.runs or (1 if args.quick else 3)
     visits = args.visits or (3 if args.quick else 5)
@@ -183,9 +208,7 @@ def run(args: argparse.Namespace) -> list[common.Row]:
                         a, f = fresh["app"][-1], fresh["floor"][-1]
                         print(
                             f"  run {i + 1}: fresh server, first chart: app {a['chart']:.1f} s "
-                            f"(healthy {a['healthy']:.1f} s, page loaded {a['loaded']:.1f} s, "
-                            f"first run ended {a['run']:.1f} s); floor {f['chart']:.1f} s "
-                            f"(healthy {f['healthy']:.1f} s)",
+                            f"({steps_s(a)}); floor {f['chart']:.1f} s ({steps_s(f)})",
                             flush=True,
                         )
                         for k in range(visits):
@@ -215,11 +238,10 @@ def run(args: argparse.Namespace) -> list[common.Row]:
                 "×",
                 FRESH_BUDGET,
                 f"app {med(fresh['app'], 'chart'):.1f} s, floor {med(fresh['floor'], 'chart'):.1f} "
-                f"s from `streamlit run` (medians); app: server healthy "
-                f"{med(fresh['app'], 'healthy'):.1f} s, page loaded "
-                f"{med(fresh['app'], 'loaded'):.1f} s, first run ended "
-                f"{med(fresh['app'], 'run'):.1f} s; floor healthy "
-                f"{med(fresh['floor'], 'healthy'):.1f} s; ratios {common.spread(ratios, digits=2)}",
+                f"s from `streamlit run` (medians); app: "
+                f"{steps_s({k: med(fresh['app'], k) for k in fresh['app'][0]})}; floor: "
+                f"{steps_s({k: med(fresh['floor'], k) for k in fresh['floor'][0]})}; ratios "
+                f"{common.spread(ratios, digits=2)}",
             )
         )
         rows.append(
