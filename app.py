@@ -17,6 +17,24 @@ SOURCES = {"hand-made": "Hand-made vectors", "model": "A real model's token embe
 STEPS = ["Tokens as vectors", "Scores", "Weights", "Context vector", "All tokens at once", "Order"]
 # The parts of the page that show the query (each a fragment): a query change reruns only these.
 QUERY_PARTS = ("l1_scores", "l1_weights", "l1_context", "l1_rows")
+WALK = "ax_l1_walk"  # (inputs, query, its walk-through): computed once for the parts of a run
+
+
+def remember_walk(x: torch.Tensor, walk: QueryWalkthrough) -> None:
+    """The full run's walk-through of inputs `x` (T, d), for the parts to use."""
+    st.session_state[WALK] = (x, walk.query_index, walk)
+
+
+def query_walk(x: torch.Tensor) -> QueryWalkthrough:
+    """The walk-through of the current query on inputs `x` (T, d), the very tensor of the last
+    full run: computed once per query, not once per part."""
+    q = state.query()
+    known = st.session_state.get(WALK)
+    if known is not None and known[0] is x and known[1] == q:
+        return known[2]
+    walk = query_walkthrough(x, q)
+    remember_walk(x, walk)
+    return walk
 
 
 def embeddings(tokens: list[str]) -> tuple[torch.Tensor, str]:
@@ -82,7 +100,7 @@ def section_weights(tokens: list[str], x: torch.Tensor) -> None:
 def query_weights(tokens: list[str], x: torch.Tensor, slot) -> None:
     """The query's weights by each method: chart (into `slot`), table, sums and warnings (a
     part: a query change reruns it; a page link cannot be in a part)."""
-    walk = query_walkthrough(x, state.query())
+    walk = query_walk(x)
     by_method = {method: n.weights for method, n in walk.normalized.items()}
     figure = charts.weights_grouped_bar(by_method, tokens, walk.query_index, present=presenting())
     plot(figure, key="query_weights_bars", container=slot)
@@ -101,14 +119,14 @@ def section_query(tokens: list[str], x: torch.Tensor) -> None:
     page.heading(STEPS[1])
     slot = present.picture_slot()
     inputs.query_picker("Query token i", QUERY_PARTS)
-    section_scores(query_walkthrough(x, state.query()), tokens, x, slot)
+    section_scores(query_walk(x), tokens, x, slot)
 
 
 @state.part("l1_context")
 def section_context(tokens: list[str], x: torch.Tensor) -> None:
     """Step 3, the query's context vector and its picture (a part: the query and the 3-D
     toggle rerun only this)."""
-    walk, slot = query_walkthrough(x, state.query()), present.picture_slot()
+    walk, slot = query_walk(x), present.picture_slot()
     page.heading(STEPS[3])
     st.markdown(lesson1.CONTEXT_TEXT)
     st.code(lesson1.weighted_sum_text(tokens, x, walk), language=None, wrap_lines=True)
@@ -169,8 +187,8 @@ def cell_explorer(x: torch.Tensor, tokens: list[str], weights: torch.Tensor) -> 
 def query_rows(tokens: list[str], x: torch.Tensor, steps: AttentionSteps) -> None:
     """The query's row of Z checked against step 3, and every query's row of A as bars, the
     query's first."""
-    q = state.query()
-    walk = query_walkthrough(x, q)
+    walk = query_walk(x)
+    q = walk.query_index
     difference = float((steps.context_vecs[q] - walk.context_vec).abs().max())
     agreement(f"Check: row {q + 1} of Z equals the step-by-step z({q + 1}) above", difference)
     if len(tokens) <= charts.MAX_CELL_TEXT and not present.presenting():
@@ -218,6 +236,7 @@ dims = [f"dim {j + 1}" for j in range(x.shape[1])]
 show = page.steps(STEPS)
 shown = section_inputs(x, source, tokens, dims) if show(0) else slice(0, 8)
 lesson = lesson1.compute(tokens, x, state.query())
+remember_walk(x, lesson.walk)
 if show(1):
     section_query(tokens, x)
 if show(2):
