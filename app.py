@@ -6,6 +6,7 @@ import streamlit as st
 import torch
 
 import charts
+from attention import AttentionSteps, QueryWalkthrough, query_walkthrough
 from lessons import lesson1
 from ui import explore, inputs, page, present, pretrained, quiz, state
 from ui.present import presenting
@@ -14,6 +15,26 @@ from ui.show import agreement, matrix_frame, plot, table
 PATH = "app.py"
 SOURCES = {"hand-made": "Hand-made vectors", "model": "A real model's token embeddings"}
 STEPS = ["Tokens as vectors", "Scores", "Weights", "Context vector", "All tokens at once", "Order"]
+# The parts of the page that show the query (each a fragment): a query change reruns only these.
+QUERY_PARTS = ("l1_scores", "l1_weights", "l1_context", "l1_rows")
+WALK = "ax_l1_walk"  # (inputs, query, its walk-through): computed once for the parts of a run
+
+
+def remember_walk(x: torch.Tensor, walk: QueryWalkthrough) -> None:
+    """The full run's walk-through of inputs `x` (T, d), for the parts to use."""
+    st.session_state[WALK] = (x, walk.query_index, walk)
+
+
+def query_walk(x: torch.Tensor) -> QueryWalkthrough:
+    """The walk-through of the current query on inputs `x` (T, d), the very tensor of the last
+    full run: computed once per query, not once per part."""
+    q = state.query()
+    known = st.session_state.get(WALK)
+    if known is not None and known[0] is x and known[1] == q:
+        return known[2]
+    walk = query_walkthrough(x, q)
+    remember_walk(x, walk)
+    return walk
 
 
 def embeddings(tokens: list[str]) -> tuple[torch.Tensor, str]:
@@ -55,8 +76,7 @@ def section_inputs(x: torch.Tensor, source: str, tokens: list[str], dims: list[s
     return shown
 
 
-def section_scores(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor, slot) -> None:
-    walk = lesson.walk
+def section_scores(walk: QueryWalkthrough, tokens: list[str], x: torch.Tensor, slot) -> None:
     st.markdown(lesson1.SCORES_TEXT)
     ask = lesson1.prediction(walk)
     inputs_id = quiz.inputs_id(tokens, x, walk.query_index)
@@ -68,11 +88,19 @@ def section_scores(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor, 
     st.code("\n".join(lesson1.score_lines(tokens, walk)), language=None, wrap_lines=True)
 
 
-def section_weights(lesson: lesson1.Lesson1, tokens: list[str]) -> None:
-    walk, slot = lesson.walk, present.picture_slot()
+def section_weights(tokens: list[str], x: torch.Tensor) -> None:
+    slot = present.picture_slot()
     page.heading(STEPS[2])
     st.markdown(lesson1.WEIGHTS_TEXT)
     st.page_link("pages/6_Softmax_lab.py", label=lesson1.LAB_LINK, icon=":material/science:")
+    query_weights(tokens, x, slot)
+
+
+@state.part("l1_weights")
+def query_weights(tokens: list[str], x: torch.Tensor, slot) -> None:
+    """The query's weights by each method: chart (into `slot`), table, sums and warnings (a
+    part: a query change reruns it; a page link cannot be in a part)."""
+    walk = query_walk(x)
     by_method = {method: n.weights for method, n in walk.normalized.items()}
     figure = charts.weights_grouped_bar(by_method, tokens, walk.query_index, present=presenting())
     plot(figure, key="query_weights_bars", container=slot)
@@ -84,8 +112,21 @@ def section_weights(lesson: lesson1.Lesson1, tokens: list[str]) -> None:
     st.info(lesson1.WHY_SOFTMAX_TEXT + " " + lesson1.rounding_text(), icon=":material/lightbulb:")
 
 
-def section_context(lesson: lesson1.Lesson1, tokens: list[str], x: torch.Tensor) -> None:
-    walk, slot = lesson.walk, present.picture_slot()
+@state.part("l1_scores")
+def section_query(tokens: list[str], x: torch.Tensor) -> None:
+    """Step 1 for the query: the query picker and its scores (a part: a query change reruns
+    the parts that show the query, not the page)."""
+    page.heading(STEPS[1])
+    slot = present.picture_slot()
+    inputs.query_picker("Query token i", QUERY_PARTS)
+    section_scores(query_walk(x), tokens, x, slot)
+
+
+@state.part("l1_context")
+def section_context(tokens: list[str], x: torch.Tensor) -> None:
+    """Step 3, the query's context vector and its picture (a part: the query and the 3-D
+    toggle rerun only this)."""
+    walk, slot = query_walk(x), present.picture_slot()
     page.heading(STEPS[3])
     st.markdown(lesson1.CONTEXT_TEXT)
     st.code(lesson1.weighted_sum_text(tokens, x, walk), language=None, wrap_lines=True)
@@ -115,7 +156,7 @@ def heatmap(matrix: torch.Tensor, tokens: list[str], title: str, key: str, score
 def section_matrices(
     lesson: lesson1.Lesson1, tokens: list[str], dims: list[str], shown: slice, x: torch.Tensor
 ) -> None:
-    steps, q, slot = lesson.steps, lesson.walk.query_index, present.picture_slot()
+    steps, slot = lesson.steps, present.picture_slot()
     page.heading(STEPS[4])
     st.markdown(lesson1.LOOP_TEXT)
     st.code(lesson1.SCORES_CODE, language="python", wrap_lines=True)
@@ -127,13 +168,28 @@ def section_matrices(
     if len(tokens) > charts.MAX_CELL_TEXT:
         st.caption(lesson1.hover_note(charts.MAX_CELL_TEXT))
     st.markdown(lesson1.symmetry_text(lesson.asymmetry))
-    explore.for_lesson1(x, tokens, steps.attn_weights)
+    cell_explorer(x, tokens, steps.attn_weights)
     st.subheader("Context vectors Z = A X")
     table(
         matrix_frame(steps.context_vecs[:, shown], tokens, [f"z {c}" for c in dims[shown]]),
         key="context_table",
     )
-    difference = float((steps.context_vecs[q] - lesson.walk.context_vec).abs().max())
+    query_rows(tokens, x, steps)
+
+
+@st.fragment
+def cell_explorer(x: torch.Tensor, tokens: list[str], weights: torch.Tensor) -> None:
+    """The cell explorer on A (T, T): its clicks and selects rerun only itself."""
+    explore.for_lesson1(x, tokens, weights)
+
+
+@state.part("l1_rows")
+def query_rows(tokens: list[str], x: torch.Tensor, steps: AttentionSteps) -> None:
+    """The query's row of Z checked against step 3, and every query's row of A as bars, the
+    query's first."""
+    walk = query_walk(x)
+    q = walk.query_index
+    difference = float((steps.context_vecs[q] - walk.context_vec).abs().max())
     agreement(f"Check: row {q + 1} of Z equals the step-by-step z({q + 1}) above", difference)
     if len(tokens) <= charts.MAX_CELL_TEXT and not present.presenting():
         st.markdown(
@@ -179,19 +235,14 @@ x, source = embeddings(tokens)  # (T, d)
 dims = [f"dim {j + 1}" for j in range(x.shape[1])]
 show = page.steps(STEPS)
 shown = section_inputs(x, source, tokens, dims) if show(0) else slice(0, 8)
+lesson = lesson1.compute(tokens, x, state.query())
+remember_walk(x, lesson.walk)
 if show(1):
-    page.heading(STEPS[1])
-    scores_slot = present.picture_slot()
-    query = inputs.query_picker("Query token i")
-else:
-    query = state.query()
-lesson = lesson1.compute(tokens, x, query)
-if show(1):
-    section_scores(lesson, tokens, x, scores_slot)
+    section_query(tokens, x)
 if show(2):
-    section_weights(lesson, tokens)
+    section_weights(tokens, x)
 if show(3):
-    section_context(lesson, tokens, x)
+    section_context(tokens, x)
 if show(4):
     section_matrices(lesson, tokens, dims, shown, x)
 if show(5):

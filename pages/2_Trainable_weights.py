@@ -3,21 +3,86 @@
 from __future__ import annotations
 
 import streamlit as st
+import torch
 
 import charts
-from attention.trainable import VarianceCurve, init_qkv_weights, variance_curve
+from attention.trainable import (
+    QKVWeights,
+    TrainableSteps,
+    VarianceCurve,
+    init_qkv_weights,
+    variance_curve,
+)
 from lessons import lesson2
 from ui import explore, inputs, page, qkv, quiz, state
 from ui.present import presenting
 from ui.show import agreement, matrix_frame, plot, side_by_side, table
 
 PATH = "pages/2_Trainable_weights.py"
+# The parts of the page that show the query (fragments): a query change reruns only these.
+QUERY_PARTS = ("l2_query_bar", "l2_scale")
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def cached_variance_curve(seed: int) -> VarianceCurve:
     """The why-scale experiment: the same for a seed, so computed once, not on every rerun."""
     return variance_curve(lesson2.VARIANCE_D_KS, samples=lesson2.VARIANCE_SAMPLES, seed=seed)
+
+
+@state.part("l2_query_bar")
+def query_bar(tokens: list[str], steps: TrainableSteps) -> None:
+    """The query picker and the query's row of weights as bars (a part of the page)."""
+    inputs.query_picker("Query token for the bar chart", QUERY_PARTS)
+    q = state.query()
+    plot(
+        charts.weights_bar(steps.attn_weights[q], tokens, q, present=presenting()),
+        key="l2_query_weights_bar",
+    )
+
+
+@st.fragment
+def explorer(
+    x: torch.Tensor, tokens: list[str], weights: QKVWeights, steps: TrainableSteps
+) -> None:
+    """The cell explorer, the comparison and the shuffle: their widgets rerun only these."""
+    explore.for_lesson2(x, tokens, weights, steps)
+
+
+@state.part("l2_scale")
+def scale_demo(tokens: list[str], steps: TrainableSteps, picker: bool) -> None:
+    """The query's scaled scores, multiplied by the slider's factor, before and after the
+    softmax (a part: the factor and the query rerun only this); with the query picker if
+    `picker` (the weights step, which has it, is not shown)."""
+    if picker:
+        inputs.query_picker("Query token for the bar chart", QUERY_PARTS)
+    q = state.query()
+    factor = st.slider(
+        "Multiply this query's scaled scores by",
+        min_value=1.0,
+        max_value=lesson2.MAX_FACTOR,
+        value=lesson2.DEFAULT_FACTOR,
+        step=lesson2.FACTOR_STEP,
+        key="l2_factor",
+        persist_state="session",
+        bind="query-params",
+        help="Bigger scores are what an unscaled model with a large d_k would produce.",
+    )
+    scale = lesson2.scaling(steps.scaled_scores[q], factor)
+    plot(
+        charts.grouped_bars(
+            {
+                "softmax(ω / √d_k)": scale.before,
+                f"softmax({factor:g} × ω / √d_k)": scale.after,
+            },
+            tokens,
+            title=f"Softmax of the scaled scores ω(i, j) / √d_k, and of {factor:g} × them",
+            y_title="weight",
+            styles=(("#0072B2", ""), ("#D55E00", "/")),
+            present=presenting(),
+        ),
+        key="l2_scale_bars",
+    )
+    st.caption(lesson2.scaling_sentence(scale))
 
 
 tokens, x, settings = page.lesson_opening(
@@ -35,7 +100,6 @@ weights = qkv.qkv_weights("l2", init_qkv_weights, d_out, seed)
 result = lesson2.compute(x, weights)
 steps, d_k = result.steps, result.d_k
 out_columns = [f"out {j + 1}" for j in range(d_out)]
-q = state.query()
 STEPS = lesson2.STEPS
 show = page.steps(STEPS)
 
@@ -131,49 +195,18 @@ if show(3):
     with right:
         st.subheader("Context vectors z(i)")
         table(matrix_frame(steps.context_vecs, tokens, out_columns), key="l2_context_table")
-    q = inputs.query_picker("Query token for the bar chart")
-    plot(
-        charts.weights_bar(steps.attn_weights[q], tokens, q, present=presenting()),
-        key="l2_query_weights_bar",
-    )
+    query_bar(tokens, steps)
     st.caption(
         "The weights ignore word order: shuffle the tokens (below) and each row just moves "
         "with its token. Lesson 5's model adds position embeddings to its inputs."
     )
-    explore.for_lesson2(x, tokens, weights, steps)
+    explorer(x, tokens, weights, steps)
 
 if show(4):
     page.heading(STEPS[4])
     st.markdown(lesson2.WHY_SCALE)
-    if not show(3):  # otherwise the query picked under the weights applies here too
-        q = inputs.query_picker("Query token for the bar chart")
-    factor = st.slider(
-        "Multiply this query's scaled scores by",
-        min_value=1.0,
-        max_value=lesson2.MAX_FACTOR,
-        value=lesson2.DEFAULT_FACTOR,
-        step=lesson2.FACTOR_STEP,
-        key="l2_factor",
-        persist_state="session",
-        bind="query-params",
-        help="Bigger scores are what an unscaled model with a large d_k would produce.",
-    )
-    scale = lesson2.scaling(steps.scaled_scores[q], factor)
-    plot(
-        charts.grouped_bars(
-            {
-                "softmax(ω / √d_k)": scale.before,
-                f"softmax({factor:g} × ω / √d_k)": scale.after,
-            },
-            tokens,
-            title=f"Softmax of the scaled scores ω(i, j) / √d_k, and of {factor:g} × them",
-            y_title="weight",
-            styles=(("#0072B2", ""), ("#D55E00", "/")),
-            present=presenting(),
-        ),
-        key="l2_scale_bars",
-    )
-    st.caption(lesson2.scaling_sentence(scale))
+    # Without the weights step (presenting), the query is picked here.
+    scale_demo(tokens, steps, picker=not show(3))
     curve = cached_variance_curve(seed)
     plot(
         charts.variance_chart(

@@ -3,16 +3,99 @@
 from __future__ import annotations
 
 import streamlit as st
+import torch
 
 import charts
-from attention.causal import init_linear_qkv
+from attention.causal import CausalSteps, init_linear_qkv
+from attention.trainable import QKVWeights
 from lessons import lesson3
 from lessons.numbers import fmt
-from ui import explore, inputs, page, present, qkv, quiz
+from ui import explore, inputs, page, present, qkv, quiz, state
 from ui.present import presenting
 from ui.show import agreement, chart_grid, matrix_frame, plot, side_by_side, table
 
 PATH = "pages/3_Causal_attention.py"
+
+
+@state.part("l3_query_bar")
+def query_bar(tokens: list[str], steps: CausalSteps) -> None:
+    """The query picker and the query's row of causal weights as bars (a part of the page:
+    a query change reruns only this)."""
+    inputs.query_picker("Query token for the bar chart", ("l3_query_bar",))
+    q = state.query()
+    plot(
+        charts.weights_bar(steps.attn_weights[q], tokens, q, present=presenting()),
+        key="l3_query_weights_bar",
+    )
+
+
+@st.fragment
+def section_dropout(
+    x: torch.Tensor, tokens: list[str], weights: QKVWeights, steps: CausalSteps
+) -> None:
+    """Dropout on the causal weights, p and its seed, then the explorer (a part: p and the
+    seed rerun only this)."""
+    slot = present.picture_slot()  # the heatmap first on a projector
+    st.markdown(
+        "During training, dropout sets each attention weight to 0 independently with "
+        "probability p, which is meant to keep the model from relying on a few connections "
+        "(Srivastava et al., 2014). Every weight that is "
+        "kept is multiplied by 1 / (1 − p): its expected value is then its old value, because "
+        "it survives with probability 1 − p. (For p = 0.5 that factor is 2.) At inference "
+        "(`model.eval()`) dropout is switched off and the weights are used as they are."
+    )
+    left, right = st.columns(2)
+    p = left.slider(
+        "Dropout probability p",
+        min_value=0.0,
+        max_value=lesson3.MAX_P,
+        value=lesson3.DEFAULT_P,
+        step=0.05,
+        key="l3_p",
+        persist_state="session",
+        bind="query-params",
+    )
+    dropout_seed = right.number_input(
+        "Dropout seed",
+        min_value=0,
+        max_value=2**31 - 1,
+        value=lesson3.DEFAULT_DROPOUT_SEED,
+        step=1,
+        key="l3_dropout_seed",
+        persist_state="session",
+        bind="query-params",
+    )
+    drop = lesson3.dropout(steps, p, int(dropout_seed))
+    page.heatmap(
+        drop.result.dropped_weights,
+        tokens,
+        f"Causal weights after dropout (p = {p:.2f})",
+        "l3_dropout_heatmap",
+        value_name="weight after dropout",
+        container=slot,
+    )
+    sums = ", ".join(f"{v:.3f}" for v in drop.row_sums.tolist())
+    st.caption(
+        f"{drop.kept} of the {drop.visible} visible weights kept, each multiplied by "
+        f"1 / (1 − {p:.2f}) = {drop.factor:.4f}; the hidden ones stay 0. Row sums are now "
+        f"{sums}: each is 1 only on average over the random draws."
+    )
+    explorer(x, tokens, weights, steps, p, drop.result.mask_kept)
+
+
+@st.fragment
+def explorer(
+    x: torch.Tensor,
+    tokens: list[str],
+    weights: QKVWeights,
+    steps: CausalSteps,
+    p: float,
+    mask_kept: torch.Tensor,
+) -> None:
+    """The cell explorer, the comparison and the shuffle: their widgets rerun only these."""
+    explore.for_lesson3(x, tokens, weights, steps, p, mask_kept)
+
+
 tokens, x, settings = page.lesson_opening(
     PATH,
     "Causal attention and dropout",
@@ -105,60 +188,11 @@ if show(2):
     st.subheader("Context vectors z(i) = Σ_j a(i, j) v(j)")
     out_columns = [f"out {j + 1}" for j in range(d_out)]
     table(matrix_frame(steps.context_vecs, tokens, out_columns), key="l3_context_table")
-    q = inputs.query_picker("Query token for the bar chart")
-    plot(
-        charts.weights_bar(steps.attn_weights[q], tokens, q, present=presenting()),
-        key="l3_query_weights_bar",
-    )
+    query_bar(tokens, steps)
 
 if show(3):
     page.heading(STEPS[3])
-    slot = present.picture_slot()  # the heatmap first on a projector
-    st.markdown(
-        "During training, dropout sets each attention weight to 0 independently with "
-        "probability p, which is meant to keep the model from relying on a few connections "
-        "(Srivastava et al., 2014). Every weight that is "
-        "kept is multiplied by 1 / (1 − p): its expected value is then its old value, because "
-        "it survives with probability 1 − p. (For p = 0.5 that factor is 2.) At inference "
-        "(`model.eval()`) dropout is switched off and the weights are used as they are."
-    )
-    left, right = st.columns(2)
-    p = left.slider(
-        "Dropout probability p",
-        min_value=0.0,
-        max_value=lesson3.MAX_P,
-        value=lesson3.DEFAULT_P,
-        step=0.05,
-        key="l3_p",
-        persist_state="session",
-        bind="query-params",
-    )
-    dropout_seed = right.number_input(
-        "Dropout seed",
-        min_value=0,
-        max_value=2**31 - 1,
-        value=lesson3.DEFAULT_DROPOUT_SEED,
-        step=1,
-        key="l3_dropout_seed",
-        persist_state="session",
-        bind="query-params",
-    )
-    drop = lesson3.dropout(steps, p, int(dropout_seed))
-    page.heatmap(
-        drop.result.dropped_weights,
-        tokens,
-        f"Causal weights after dropout (p = {p:.2f})",
-        "l3_dropout_heatmap",
-        value_name="weight after dropout",
-        container=slot,
-    )
-    sums = ", ".join(f"{v:.3f}" for v in drop.row_sums.tolist())
-    st.caption(
-        f"{drop.kept} of the {drop.visible} visible weights kept, each multiplied by "
-        f"1 / (1 − {p:.2f}) = {drop.factor:.4f}; the hidden ones stay 0. Row sums are now "
-        f"{sums}: each is 1 only on average over the random draws."
-    )
-    explore.for_lesson3(x, tokens, weights, steps, p, drop.result.mask_kept)
+    section_dropout(x, tokens, weights, steps)
 
 data = lesson3.lesson_data(tokens, x, weights, result, seed=seed)
 page.export_section(data, lesson3.script(data), key_prefix="l3")

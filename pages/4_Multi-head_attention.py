@@ -3,15 +3,57 @@
 from __future__ import annotations
 
 import streamlit as st
+import torch
 
 import charts
+from attention.multihead import MultiHeadSteps
 from lessons import lesson4
 from lessons.numbers import fmt
-from ui import explore, inputs, page, qkv, quiz
+from ui import explore, inputs, page, qkv, quiz, state
 from ui.present import presenting
 from ui.show import agreement, chart_grid, matrix_frame, plot, table
 
 PATH = "pages/4_Multi-head_attention.py"
+
+
+@state.part("l4_query_bar")
+def query_bar(tokens: list[str], split: MultiHeadSteps) -> None:
+    """One head's weights for one query as bars, with the head and query pickers (a part of
+    the page: they rerun only this)."""
+    h = split.attn_weights.shape[0]
+    left, right = st.columns(2)
+    with left:
+        head = st.selectbox(
+            "Head", options=list(range(h)), format_func=lambda i: f"Head {i + 1}", key="w_l4_head"
+        )
+    with right:
+        inputs.query_picker("Query token", ("l4_query_bar",))
+    q = state.query()
+    plot(
+        charts.weights_bar(split.attn_weights[head, q], tokens, q, present=presenting()),
+        key="l4_query_weights_bar",
+    )
+    top = int(split.attn_weights[head, q].argmax())
+    st.caption(
+        f"Head {head + 1}, query q({q + 1}): the largest weight, "
+        f"{fmt(float(split.attn_weights[head, q, top]))}, goes to key k({top + 1})."
+    )
+    st.caption(
+        "Without the causal mask every head is blind to word order: shuffle the tokens and "
+        "each output row just moves with its token (lesson 1 shows this with your tokens). "
+        "The mask is the only place order enters here, and it says only which tokens come "
+        "earlier. Real models add position embeddings to the inputs (lesson 5)."
+    )
+
+
+@st.fragment
+def explorer(
+    x: torch.Tensor, tokens: list[str], settings: lesson4.Settings, split: MultiHeadSteps
+) -> None:
+    """The cell explorer, the comparison and the shuffle: their widgets rerun only these."""
+    explore.for_lesson4(x, tokens, settings, split)
+
+
 tokens, x, settings = page.lesson_opening(
     PATH,
     "Multi-head attention",
@@ -105,29 +147,8 @@ if show(3):
 
 if show(4):
     page.heading(STEPS[4])
-    left, right = st.columns(2)
-    with left:
-        head = st.selectbox(
-            "Head", options=list(range(h)), format_func=lambda i: f"Head {i + 1}", key="w_l4_head"
-        )
-    with right:
-        q = inputs.query_picker("Query token")
-    plot(
-        charts.weights_bar(split.attn_weights[head, q], tokens, q, present=presenting()),
-        key="l4_query_weights_bar",
-    )
-    top = int(split.attn_weights[head, q].argmax())
-    st.caption(
-        f"Head {head + 1}, query q({q + 1}): the largest weight, "
-        f"{fmt(float(split.attn_weights[head, q, top]))}, goes to key k({top + 1})."
-    )
-    st.caption(
-        "Without the causal mask every head is blind to word order: shuffle the tokens and "
-        "each output row just moves with its token (lesson 1 shows this with your tokens). "
-        "The mask is the only place order enters here, and it says only which tokens come "
-        "earlier. Real models add position embeddings to the inputs (lesson 5)."
-    )
-    explore.for_lesson4(x, tokens, settings, split)
+    query_bar(tokens, split)
+    explorer(x, tokens, settings, split)
 
 data = lesson4.lesson_data(tokens, x, result)
 page.export_section(data, lesson4.script(data), key_prefix="l4")

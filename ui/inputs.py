@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 import streamlit as st
 
@@ -75,8 +77,7 @@ def sidebar(path: str = "") -> None:
             elif "upload_done" in state.errors():
                 st.success(state.errors().pop("upload_done"), icon=":material/check:")
         with st.expander("Share this example", icon=":material/link:"):
-            st.caption("Anyone who opens this link sees the same tokens, vectors and query.")
-            st.code(state.share_link(), language=None, wrap_lines=True)
+            share_link()
         st.button(
             "Reset to the seed example",
             on_click=state.reset_to_seed,
@@ -85,6 +86,15 @@ def sidebar(path: str = "") -> None:
         )
         st.divider()
         present.toggle()
+
+
+@state.part(state.SHARE_PART)
+def share_link() -> None:
+    """The share link, and the address bar kept equal to it: a part of its own, so a query
+    change that reruns only its parts of the page also updates both."""
+    state.sync_link()
+    st.caption("Anyone who opens this link sees the same tokens, vectors and query.")
+    st.code(state.share_link(), language=None, wrap_lines=True)
 
 
 def matrix_editor(
@@ -131,8 +141,10 @@ def embedding_editor() -> None:
     matrix_editor("editor", state.INPUTS, state.tokens(), state.dim_names())
 
 
-def query_picker(label: str = "Query token") -> int:
-    """Pick one token as the query; returns its index."""
+def query_picker(label: str = "Query token", parts: Sequence[str] = ()) -> int:
+    """Pick one token as the query; returns its index. `parts`: the page's parts (state.part)
+    that show the query, this picker's own among them; a change reruns only those and the
+    share link. Without `parts` a change reruns the whole page."""
     names = state.tokens()
     st.session_state[state.W_QUERY] = state.query()
     return st.selectbox(
@@ -141,4 +153,5 @@ def query_picker(label: str = "Query token") -> int:
         format_func=lambda i: f"{i + 1}: {names[i]}",
         key=state.W_QUERY,
         on_change=state.on_query_change,
+        args=(tuple(parts),),
     )

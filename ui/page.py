@@ -24,6 +24,7 @@ def start(path: str) -> catalog.Page:
     """Set up the page at `path` (its tab title, wide layout) and draw the shared sidebar."""
     page = catalog.page(path)
     st.set_page_config(page_title=f"Attention Explorer: {page.title}", layout="wide")
+    state.new_run()
     inputs.sidebar(path)
     server.use_one_torch_thread()
     server.check_figures_only_if_asked()

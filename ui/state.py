@@ -6,10 +6,14 @@ when the page changes); widgets write into them through callbacks, after validat
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from functools import wraps
+from typing import ParamSpec
 from urllib.parse import quote, urlencode
 
 import streamlit as st
 import torch
+from streamlit.errors import StreamlitAPIException
 
 from attention import SEED_INPUTS, SEED_TOKENS
 from lessons.validate import (
@@ -33,6 +37,9 @@ W_TOKENS = "w_tokens_text"
 W_DIM = "w_dim"
 W_QUERY = "w_query"
 W_UPLOAD = "w_upload"
+
+PARTS = "ax_parts"  # the keys of the parts (fragments) the page's last full run drew
+SHARE_PART = "share_link"  # the sidebar's share link and the address bar: they show the query
 
 
 def init_state() -> None:
@@ -199,5 +206,52 @@ def on_upload() -> None:
     errors()["upload_done"] = f"Loaded {len(new_tokens)} tokens with d = {len(rows[0])}."
 
 
-def on_query_change() -> None:
+def on_query_change(parts: Sequence[str] = ()) -> None:
+    """Callback of the query picker: store the query, then rerun only `parts` (the page's
+    fragments that show the query) and the share link, or the whole page if `parts` is
+    empty."""
     st.session_state[QUERY] = st.session_state[W_QUERY]
+    if parts:
+        rerun_parts([*parts, SHARE_PART])
+
+
+# Parts of a page: fragments that rerun on their own. A widget inside a part reruns only that
+# part; a callback can rerun several parts by name (rerun_parts) when its value shows in each.
+
+P = ParamSpec("P")
+
+
+def new_run() -> None:
+    """A full run of a page starts: no part drawn yet (call before the page draws anything)."""
+    st.session_state[PARTS] = set()
+
+
+def part(key: str) -> Callable[[Callable[P, None]], Callable[P, None]]:
+    """Decorator: the function becomes a fragment named `key`, a part of the page that
+    reruns alone when a widget inside it changes (a full run reruns it too). Its arguments
+    are those of the last full run, so it must read what its own widgets change (the query,
+    a toggle) from st.session_state, not from its arguments."""
+
+    def decorate(func: Callable[P, None]) -> Callable[P, None]:
+        @wraps(func)
+        def drawn(*args: P.args, **kwargs: P.kwargs) -> None:
+            st.session_state.setdefault(PARTS, set()).add(key)
+            func(*args, **kwargs)
+
+        return st.fragment(drawn, key=key)
+
+    return decorate
+
+
+def rerun_parts(keys: Sequence[str]) -> None:
+    """From a widget callback: rerun only the parts `keys` that the page has drawn, instead
+    of the whole page. With none of them drawn, or if Streamlit does not know one of them
+    (a run cut short), the whole page reruns, which is always right."""
+    drawn = st.session_state.get(PARTS, set())
+    wanted = [key for key in dict.fromkeys(keys) if key in drawn]
+    if not wanted or wanted == [SHARE_PART]:
+        return
+    try:
+        st.rerun(wanted)
+    except StreamlitAPIException:
+        return
