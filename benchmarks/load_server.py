@@ -122,7 +122,7 @@ class Edit:
     kind: str  # "cell" or "query"
     student: int
     chart_ms: float | None = None  # send -> the delta with the changed chart
-    reply_ms: float | None = None  # send -> script_finished
+    reply_ms: float | None = None  # send -> script_finished (of the run that ends the edit)
     error: str = ""
     detail: str = ""
 
@@ -137,8 +137,12 @@ class Run:
     finished_at: float = 0.0
     charts: dict[str, str] = field(default_factory=dict)  # chart key -> Plotly spec (JSON)
     widgets: dict[str, tuple[str, Any]] = field(default_factory=dict)  # id -> (kind, proto)
+    fragments: dict[str, str] = field(default_factory=dict)  # widget id -> its fragment's id
     exceptions: list[str] = field(default_factory=list)
-    done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    fragment_run: bool = False  # the run ended as a fragment run (only some parts redrawn)
+    # (status, time) of each script_finished: a widget callback that reruns named fragments
+    # ends the first run early (FINISHED_EARLY_FOR_RERUN), then the fragments run.
+    finished: asyncio.Queue = field(default_factory=asyncio.Queue)
 
 
 class ProtocolStudent:
@@ -159,6 +163,7 @@ class ProtocolStudent:
         self.editor: Any = None  # the embedding editor's Dataframe proto
         self.run: Run | None = None
         self.last: Run | None = None
+        self.fragment_id = ""  # the fragment the next rerun is for ("" = the whole page)
         self.edits: list[Edit] = []
         self.errors: list[tuple[str, str]] = []
         self.open_ms: float | None = None
@@ -230,8 +235,8 @@ class ProtocolStudent:
 
     def fail_run(self, error: ProtocolError) -> None:
         """Fail the run being waited for with `error` (the connection broke)."""
-        if self.run is not None and not self.run.done.done():
-            self.run.done.set_exception(error)
+        if self.run is not None:
+            self.run.finished.put_nowait(error)
 
     def on_message(self, msg: ForwardMsg, now: float) -> None:
         """What the page does with each message, as far as the next BackMsg depends on it."""
@@ -256,15 +261,20 @@ class ProtocolStudent:
                     run.chart_at = now
             if getattr(proto, "id", ""):
                 run.widgets[proto.id] = (element_kind, proto)
-        elif kind == "script_finished" and run is not None and not run.done.done():
-            run.finished_at = now
-            run.done.set_result(msg.script_finished)
+                if msg.delta.fragment_id:
+                    run.fragments[proto.id] = msg.delta.fragment_id
+        elif kind == "script_finished" and run is not None:
+            run.finished.put_nowait((msg.script_finished, now))
 
     # Runs --------------------------------------------------------------------------------------
 
     def client_state(self) -> ClientState:
         """The ClientState the page would send now: query string, page, widgets."""
-        state = ClientState(query_string=self.query_string, page_script_hash=self.page_script_hash)
+        state = ClientState(
+            query_string=self.query_string,
+            page_script_hash=self.page_script_hash,
+            fragment_id=self.fragment_id,
+        )
         state.widget_states.widgets.extend(self.states.values())
         info = state.context_info
         for name, value in CONTEXT.items():
@@ -274,22 +284,37 @@ class ProtocolStudent:
         return state
 
     async def rerun(self, chart_key: str | None) -> Run:
-        """Send rerun_script with the page's current state and wait for script_finished;
-        raises ProtocolError for a run that fails or takes longer than the edit timeout."""
+        """Send rerun_script with the page's current state (for self.fragment_id's fragment, as
+        the page does for a widget inside one) and wait for the script_finished that ends it:
+        past FINISHED_EARLY_FOR_RERUN (a callback reran named fragments) to a whole run's or a
+        fragment run's success. Raises ProtocolError for a run that fails or takes longer than
+        the edit timeout."""
         msg = BackMsg()
         msg.rerun_script.CopyFrom(self.client_state())
         run = Run(time.monotonic(), chart_key)
         self.run = run
         await self.ws.send(msg.SerializeToString())
+        deadline = run.sent + self.edit_timeout_s
         try:
-            status = await asyncio.wait_for(run.done, self.edit_timeout_s)
+            while True:
+                item = await asyncio.wait_for(run.finished.get(), deadline - time.monotonic())
+                if isinstance(item, Exception):
+                    raise item
+                status, run.finished_at = item
+                if status != FINISHED.FINISHED_EARLY_FOR_RERUN:
+                    break
         except TimeoutError as error:
             raise ProtocolError(
                 "timeout", f"no script_finished within {self.edit_timeout_s:.0f} s"
             ) from error
         finally:
             self.run = None
-        if status != FINISHED.FINISHED_SUCCESSFULLY:
+            self.fragment_id = ""
+        run.fragment_run = status == FINISHED.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+        if status not in (
+            FINISHED.FINISHED_SUCCESSFULLY,
+            FINISHED.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
+        ):
             raise ProtocolError("run failed", f"script_finished {FINISHED.Name(status)}")
         if run.exceptions:
             raise ProtocolError("exception", run.exceptions[0])
@@ -297,7 +322,12 @@ class ProtocolStudent:
         return run
 
     def after_run(self, run: Run) -> None:
-        """The page forgets the widgets the run did not draw and learns the new ones."""
+        """The page forgets the widgets a whole run did not draw and learns the new ones; after
+        a fragment run it keeps every other part's widgets and charts as they were."""
+        if run.fragment_run and self.last is not None:
+            run.charts = self.last.charts | run.charts
+            run.widgets = self.last.widgets | run.widgets
+            run.fragments = self.last.fragments | run.fragments
         states = {}
         for widget_id, (kind, proto) in run.widgets.items():
             known = self.states.get(widget_id)
@@ -337,6 +367,7 @@ class ProtocolStudent:
         current = self.states[widget_id].string_value
         choices = [option for option in proto.options if option != current]
         self.states[widget_id] = WidgetState(id=widget_id, string_value=self.rng.choice(choices))
+        self.fragment_id = self.last.fragments.get(widget_id, "")  # as the page sends it
 
     async def edit(self, kind: str) -> Edit:
         """One edit of `kind` ("cell" or "query"), timed; failures are recorded, not raised."""
