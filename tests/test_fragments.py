@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from attention import SEED_INPUTS, SEED_TOKENS, query_walkthrough
 from lessons import explore, lesson1, lesson2, lesson3, lesson4
-from ui import state
+from ui import lazy, state
 
 TOL = 1e-6
 X = torch.tensor(SEED_INPUTS, dtype=torch.float32)  # (T, 3), the seed example
@@ -125,7 +125,7 @@ def test_the_3d_toggle_draws_the_query_picked_before():
 
 
 def test_the_cell_explorer_shows_the_picked_cell():
-    at = open_app()
+    at = open_app(opened=[lazy.opened_key("l1", "cell")])
     at.selectbox(key="l1_cell_i").select(2).run()
     at.selectbox(key="l1_cell_j").select(4).run()
     assert not at.exception
@@ -199,7 +199,7 @@ def test_lesson2_presenting_the_scaling_step_alone_has_its_own_picker(full_runs)
 
 
 def test_lesson3_query_change_reruns_only_the_bar(full_runs):
-    at = open_app("pages/3_Causal_attention.py")
+    at = open_app("pages/3_Causal_attention.py", opened=[lazy.opened_key("l3", "cell")])
     at.selectbox(key=state.W_QUERY).select(2).run()
     assert not at.exception
     assert full_runs["3"] == 1
