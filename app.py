@@ -8,7 +8,7 @@ import torch
 import charts
 from attention import AttentionSteps, QueryWalkthrough, query_walkthrough
 from lessons import lesson1
-from ui import explore, inputs, page, present, pretrained, quiz, state
+from ui import explore, inputs, lazy, page, present, pretrained, quiz, state
 from ui.present import presenting
 from ui.show import agreement, matrix_frame, plot, table
 
@@ -177,6 +177,22 @@ def section_matrices(
     query_rows(tokens, x, steps)
 
 
+def shuffled(lesson: lesson1.Lesson1, slot) -> None:
+    """The tokens shuffled, their weights heatmap (in `slot`) and the check."""
+    shuffle = lesson.shuffle
+    st.markdown(lesson1.SHUFFLE_TEXT)
+    st.code(lesson1.shuffled_tokens_line(shuffle), language=None, wrap_lines=True)
+    title = "Attention weights A, tokens shuffled"
+    heatmap(
+        shuffle.steps.attn_weights, shuffle.tokens, title, "shuffled_weights_heatmap", False, slot
+    )
+    agreement(
+        "Check: every shuffled output is the original output in the new order",
+        shuffle.max_difference,
+        tol=lesson1.SHUFFLE_TOL,
+    )
+
+
 @st.fragment
 def cell_explorer(x: torch.Tensor, tokens: list[str], weights: torch.Tensor) -> None:
     """The cell explorer on A (T, T): its clicks and selects rerun only itself."""
@@ -191,31 +207,31 @@ def query_rows(tokens: list[str], x: torch.Tensor, steps: AttentionSteps) -> Non
     q = walk.query_index
     difference = float((steps.context_vecs[q] - walk.context_vec).abs().max())
     agreement(f"Check: row {q + 1} of Z equals the step-by-step z({q + 1}) above", difference)
-    if len(tokens) <= charts.MAX_CELL_TEXT and not present.presenting():
-        st.markdown(
-            "Every query's row of A as bars: drag the slider under the chart to step "
-            "through the queries. The query's own bar is the orange, hatched one."
+    if len(tokens) > charts.MAX_CELL_TEXT or present.presenting():
+        return
+    box = lazy.section(
+        lesson1.ROWS_LABEL, lazy.opened_key("l1", "rows"), icon=":material/bar_chart:"
+    )
+    if box is not None:
+        box.markdown(
+            "Drag the slider under the chart to step through the queries. The query's own bar "
+            "is the orange, hatched one."
         )
         plot(
             charts.weights_by_query(steps.attn_weights, tokens, q, present=presenting()),
             key="weights_by_query",
+            container=box,
         )
 
 
 def section_order(lesson: lesson1.Lesson1, tokens: list[str]) -> None:
-    shuffle, slot = lesson.shuffle, present.picture_slot()
+    """The shuffle; outside presentation mode in a closed section that runs only while open."""
     page.heading(STEPS[5])
-    st.markdown(lesson1.SHUFFLE_TEXT)
-    st.code(lesson1.shuffled_tokens_line(shuffle), language=None, wrap_lines=True)
-    title = "Attention weights A, tokens shuffled"
-    heatmap(
-        shuffle.steps.attn_weights, shuffle.tokens, title, "shuffled_weights_heatmap", False, slot
-    )
-    agreement(
-        "Check: every shuffled output is the original output in the new order",
-        shuffle.max_difference,
-        tol=lesson1.SHUFFLE_TOL,
-    )
+    if present.presenting():
+        shuffled(lesson, present.picture_slot())
+    elif box := lazy.section(explore.SHUFFLE_LABEL, lazy.opened_key("l1", "shuffle")):
+        with box:
+            shuffled(lesson, st)
     st.markdown(lesson1.ORDER_TEXT)
     st.page_link(
         "pages/5_Pretrained_transformer.py", label=lesson1.LESSON5_LINK, icon=":material/looks_5:"

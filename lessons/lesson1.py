@@ -348,6 +348,7 @@ def rounding_text() -> str:
     )
 
 
+ROWS_LABEL = "Every query's row of A as bars"  # a section that opens the per-query bar chart
 SHUFFLE_TEXT = (
     "Shuffle the tokens, vectors and all, and run the lesson again. Every score, weight and "
     "context vector comes out the same, only in the new order: each token's z does not depend "

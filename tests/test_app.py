@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from lessons.catalog import PAGES
 from lessons.numbers import NUMBER_WORDS
+from ui import lazy
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = json.loads((ROOT / "tests" / "data" / "seed.json").read_text())
@@ -75,7 +76,7 @@ def test_home_page_shows_every_seed_value_of_the_query_steps():
 
 
 def test_home_page_shows_the_seed_matrices():
-    at = open_app()
+    at = open_app(opened=[lazy.opened_key("l1", "rows")])
     assert close(chart(at, "scores_heatmap")["data"][0]["z"], SIMPLE["scores"])
     weights = chart(at, "weights_heatmap")
     assert close(weights["data"][0]["z"], SIMPLE["weights"])
@@ -276,7 +277,9 @@ def test_the_prediction_is_revealed_from_the_current_numbers():
 
 def test_shuffling_is_checked_on_the_page():
     at = open_app(
-        tokens="the cat sat on the mat", x="0.1,0.2;0.3,-0.4;0.5,0.1;-0.2,0.9;0.1,0.2;1,1"
+        opened=[lazy.opened_key("l1", "shuffle")],
+        tokens="the cat sat on the mat",
+        x="0.1,0.2;0.3,-0.4;0.5,0.1;-0.2,0.9;0.1,0.2;1,1",
     )
     checks = [s.value for s in at.success if "shuffled" in s.value]
     assert len(checks) == 1

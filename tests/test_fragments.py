@@ -73,7 +73,7 @@ def assert_as_a_full_run(at: AppTest) -> None:
 
 
 def test_a_query_change_reruns_only_the_parts_that_show_the_query(full_runs):
-    at = open_app()
+    at = open_app(opened=[lazy.opened_key("l1", "rows")])
     assert full_runs["1"] == 1
     at.selectbox(key=state.W_QUERY).select(3).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -102,7 +102,7 @@ def test_a_query_change_reruns_only_the_parts_that_show_the_query(full_runs):
 
 
 def test_the_parts_keep_the_query_through_a_full_run(full_runs):
-    at = open_app()
+    at = open_app(opened=[lazy.opened_key("l1", "rows")])
     at.selectbox(key=state.W_QUERY).select(2).run()
     at.run()
     at.text_input(key=state.W_TOKENS).input(" ".join(SEED_TOKENS) + " new").run()
@@ -113,7 +113,7 @@ def test_the_parts_keep_the_query_through_a_full_run(full_runs):
 
 
 def test_the_3d_toggle_draws_the_query_picked_before():
-    at = open_app()
+    at = open_app(opened=[lazy.opened_key("l1", "rows")])
     at.selectbox(key=state.W_QUERY).select(1).run()
     at.run()
     at.toggle(key="w_vectors_3d").set_value(True).run()

@@ -7,7 +7,7 @@ import pytest
 from app_support import charts, open_app, step_label
 
 from charts import CHART_FONT_PX
-from ui import present
+from ui import lazy, present
 
 LESSON1_CHARTS = [
     set(),  # the inputs table
@@ -68,7 +68,7 @@ def test_every_step_label_matches_its_heading_and_the_last_step_leads_on():
 
 
 def test_back_and_leaving_presentation_mode():
-    at = open_app(present="true")
+    at = open_app(present="true", opened=[lazy.opened_key("l1", "rows")])
     at.button(key="present_next").click().run()
     at.button(key="present_next").click().run()
     at.button(key="present_back").click().run()

@@ -109,6 +109,14 @@ def go_to_page(page: Page, base_url: str, path: str) -> None:
     page.wait_for_url(lambda url: url_path(url) == path)
 
 
+def open_section(page: Page, label: str) -> None:
+    """Open a closed expander by its label and wait for the rerun (a lazy section, ui/lazy.py,
+    runs its contents only once it is open)."""
+    runs = script_runs(page)
+    page.locator("summary", has_text=label).first.click()
+    wait_idle(page, since=runs)
+
+
 def wait_charts(page: Page, keys: list[str], timeout: float = CHART_TIMEOUT_MS) -> None:
     """Wait until the keyed Plotly charts are drawn; fail naming the ones that never were."""
     try:

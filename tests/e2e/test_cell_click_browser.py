@@ -10,6 +10,7 @@ from browser_helpers import (
     exception_texts,
     go_to_page,
     open_page,
+    open_section,
     read_chart,
     script_runs,
     wait_charts,
@@ -39,13 +40,6 @@ def click_cell(page: Page, key: str, i: int, j: int) -> None:
     x, y = page.evaluate(CELL_CENTRE_SCRIPT, [key, i, j])
     runs = script_runs(page)
     page.mouse.click(x, y)
-    wait_idle(page, since=runs)
-
-
-def open_section(page: Page, label: str) -> None:
-    """Open a closed expander by its label (its contents run only once it is open)."""
-    runs = script_runs(page)
-    page.locator("summary", has_text=label).first.click()
     wait_idle(page, since=runs)
 
 

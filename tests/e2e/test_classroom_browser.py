@@ -106,7 +106,7 @@ def test_presentation_mode_steps_through_lesson_one(new_page, app_url: str) -> N
         page.locator("[data-testid=stMain]").get_by_role("link", name="Lesson 2", exact=True)
     ).to_be_visible()
     page.get_by_role("button", name="Leave").click()
-    wait_charts(page, ["weights_by_query"])
+    wait_charts(page, ["weights_heatmap"])
     expect(page.locator("[data-testid=stSidebar]")).to_be_visible()
 
 

@@ -22,6 +22,7 @@ from browser_helpers import (
     full_page_screenshot,
     go_to_page,
     horizontal_overflow,
+    open_section,
     read_chart,
     script_runs,
     url_path,
@@ -30,6 +31,8 @@ from browser_helpers import (
     wait_rendered,
 )
 from playwright.sync_api import Page, expect
+
+from lessons.lesson1 import ROWS_LABEL
 
 pytestmark = [pytest.mark.browser, SKIP_WITHOUT_CHROMIUM]
 
@@ -40,7 +43,6 @@ HOME_CHARTS = [
     "vectors_plot",
     "scores_heatmap",
     "weights_heatmap",
-    "weights_by_query",
 ]
 # Every page of the app: (URL path, screenshot name). Add new pages here; Streamlit serves
 # pages/<n>_<Name>.py at /<Name>.
@@ -153,6 +155,8 @@ def test_home_renders_seed_numbers(page: Page, app_url: str) -> None:
     )
 
     # One bar trace per query; the slider under the chart switches between them in the page.
+    open_section(page, ROWS_LABEL)
+    wait_charts(page, ["weights_by_query"])
     # (Plotly computes only the visible trace: the others are read from the chart's data.)
     bars = page.evaluate(
         """() => document.querySelector(".st-key-weights_by_query .js-plotly-plot")
