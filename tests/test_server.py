@@ -6,7 +6,9 @@ from __future__ import annotations
 import gc
 import sys
 import threading
+import tomllib
 import types
+from pathlib import Path
 
 import torch
 from app_support import open_app
@@ -67,3 +69,12 @@ def test_one_thread_in_a_new_thread():
     worker.start()
     worker.join()
     assert result == [1]
+
+
+def test_streamlit_does_not_collect_after_every_run():
+    """A full collection after every run costs in proportion to what every session holds: at
+    100 students it took half the server's CPU (benchmarks/load_server.py)."""
+    config = tomllib.loads(
+        (Path(__file__).resolve().parents[1] / ".streamlit/config.toml").read_text()
+    )
+    assert config["runner"]["postScriptGC"] is False

@@ -8,14 +8,15 @@ import os
 import sys
 import threading
 
-import streamlit as st
 import torch
+from streamlit.logger import get_logger
 
 from charts import style
 
 TORCH_THREADS = 1
 # Set to "1" (the test suite does) to keep Plotly's checks of every figure on in the app too.
 CHECK_FIGURES_ENV = "ATTENTION_EXPLORER_CHECK_FIGURES"
+_LOG = get_logger(__name__)  # Streamlit's logger: its level is the `logger.level` option
 _lock = threading.Lock()
 _modules_when_frozen = 0
 
@@ -24,14 +25,15 @@ def freeze_long_lived_objects() -> bool:
     """After new modules were imported, collect once and move every object alive into the
     permanent generation (`gc.freeze`). True when it froze.
 
-    Why: Streamlit runs a full `gc.collect()` after every script run (`runner.postScriptGC`).
-    With torch, pandas and plotly imported, that walks about 260,000 objects that live as long
-    as the process: 113 ms of CPU per edit on the benchmark machine, more than the lesson's own
-    script. Frozen objects are skipped, so each collection walks only what later runs made.
-    Freezing happens once per batch of new imports (a page's first visit), so it is bounded;
-    whatever other sessions held at that moment is kept until the process ends."""
+    Why: a full collection walks every object the process holds. With torch, pandas and plotly
+    imported, about 260,000 of them live as long as the process: 113 ms per full collection on
+    the benchmark machine, paid after every script run while Streamlit's `runner.postScriptGC`
+    was on (it is off in .streamlit/config.toml) and still by Python's own full collections.
+    Frozen objects are skipped. Freezing happens once per batch of new imports (a page's first
+    visit), so it is bounded; whatever other sessions held at that moment is kept until the
+    process ends."""
     global _modules_when_frozen
-    if not st.get_option("runner.postScriptGC") or len(sys.modules) == _modules_when_frozen:
+    if len(sys.modules) == _modules_when_frozen:
         return False
     with _lock:
         if len(sys.modules) == _modules_when_frozen:
@@ -39,6 +41,7 @@ def freeze_long_lived_objects() -> bool:
         gc.collect()
         gc.freeze()
         _modules_when_frozen = len(sys.modules)
+        _LOG.debug("%d objects frozen, %d modules", gc.get_freeze_count(), len(sys.modules))
     return True
 
 
