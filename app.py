@@ -6,9 +6,9 @@ import streamlit as st
 import torch
 
 import charts
-from attention import AttentionSteps, QueryWalkthrough, query_walkthrough
+from attention import AttentionSteps, QueryWalkthrough
 from lessons import lesson1
-from ui import explore, inputs, lazy, page, present, pretrained, quiz, state
+from ui import explore, inputs, lazy, lesson1_parts, page, present, quiz, state
 from ui.present import presenting
 from ui.show import agreement, matrix_frame, plot, table
 
@@ -17,34 +17,6 @@ SOURCES = {"hand-made": "Hand-made vectors", "model": "A real model's token embe
 STEPS = ["Tokens as vectors", "Scores", "Weights", "Context vector", "All tokens at once", "Order"]
 # The parts of the page that show the query (each a fragment): a query change reruns only these.
 QUERY_PARTS = ("l1_scores", "l1_weights", "l1_context", "l1_rows")
-WALK = "ax_l1_walk"  # (inputs, query, its walk-through): computed once for the parts of a run
-
-
-def remember_walk(x: torch.Tensor, walk: QueryWalkthrough) -> None:
-    """The full run's walk-through of inputs `x` (T, d), for the parts to use."""
-    st.session_state[WALK] = (x, walk.query_index, walk)
-
-
-def query_walk(x: torch.Tensor) -> QueryWalkthrough:
-    """The walk-through of the current query on inputs `x` (T, d), the very tensor of the last
-    full run: computed once per query, not once per part."""
-    q = state.query()
-    known = st.session_state.get(WALK)
-    if known is not None and known[0] is x and known[1] == q:
-        return known[2]
-    walk = query_walkthrough(x, q)
-    remember_walk(x, walk)
-    return walk
-
-
-def embeddings(tokens: list[str]) -> tuple[torch.Tensor, str]:
-    """The lesson's inputs (T, d) from the chosen source, and that source."""
-    if st.session_state.get("w_embedding_source") == "model":
-        try:
-            return pretrained.word_embeddings(tuple(tokens)), "model"  # (T, 384)
-        except ValueError as error:
-            st.error(f"{error} Showing the hand-made vectors instead.", icon=":material/error:")
-    return state.inputs(), "hand-made"
 
 
 def section_inputs(x: torch.Tensor, source: str, tokens: list[str], dims: list[str]) -> slice:
@@ -100,7 +72,7 @@ def section_weights(tokens: list[str], x: torch.Tensor) -> None:
 def query_weights(tokens: list[str], x: torch.Tensor, slot) -> None:
     """The query's weights by each method: chart (into `slot`), table, sums and warnings (a
     part: a query change reruns it; a page link cannot be in a part)."""
-    walk = query_walk(x)
+    walk = lesson1_parts.query_walk(x)
     by_method = {method: n.weights for method, n in walk.normalized.items()}
     figure = charts.weights_grouped_bar(by_method, tokens, walk.query_index, present=presenting())
     plot(figure, key="query_weights_bars", container=slot)
@@ -119,14 +91,14 @@ def section_query(tokens: list[str], x: torch.Tensor) -> None:
     page.heading(STEPS[1])
     slot = present.picture_slot()
     inputs.query_picker("Query token i", QUERY_PARTS)
-    section_scores(query_walk(x), tokens, x, slot)
+    section_scores(lesson1_parts.query_walk(x), tokens, x, slot)
 
 
 @state.part("l1_context")
 def section_context(tokens: list[str], x: torch.Tensor) -> None:
     """Step 3, the query's context vector and its picture (a part: the query and the 3-D
     toggle rerun only this)."""
-    walk, slot = query_walk(x), present.picture_slot()
+    walk, slot = lesson1_parts.query_walk(x), present.picture_slot()
     page.heading(STEPS[3])
     st.markdown(lesson1.CONTEXT_TEXT)
     st.code(lesson1.weighted_sum_text(tokens, x, walk), language=None, wrap_lines=True)
@@ -168,7 +140,7 @@ def section_matrices(
     if len(tokens) > charts.MAX_CELL_TEXT:
         st.caption(lesson1.hover_note(charts.MAX_CELL_TEXT))
     st.markdown(lesson1.symmetry_text(lesson.asymmetry))
-    cell_explorer(x, tokens, steps.attn_weights)
+    explore.for_lesson1(x, tokens, steps.attn_weights)
     st.subheader("Context vectors Z = A X")
     table(
         matrix_frame(steps.context_vecs[:, shown], tokens, [f"z {c}" for c in dims[shown]]),
@@ -177,33 +149,11 @@ def section_matrices(
     query_rows(tokens, x, steps)
 
 
-def shuffled(lesson: lesson1.Lesson1, slot) -> None:
-    """The tokens shuffled, their weights heatmap (in `slot`) and the check."""
-    shuffle = lesson.shuffle
-    st.markdown(lesson1.SHUFFLE_TEXT)
-    st.code(lesson1.shuffled_tokens_line(shuffle), language=None, wrap_lines=True)
-    title = "Attention weights A, tokens shuffled"
-    heatmap(
-        shuffle.steps.attn_weights, shuffle.tokens, title, "shuffled_weights_heatmap", False, slot
-    )
-    agreement(
-        "Check: every shuffled output is the original output in the new order",
-        shuffle.max_difference,
-        tol=lesson1.SHUFFLE_TOL,
-    )
-
-
-@st.fragment
-def cell_explorer(x: torch.Tensor, tokens: list[str], weights: torch.Tensor) -> None:
-    """The cell explorer on A (T, T): its clicks and selects rerun only itself."""
-    explore.for_lesson1(x, tokens, weights)
-
-
 @state.part("l1_rows")
 def query_rows(tokens: list[str], x: torch.Tensor, steps: AttentionSteps) -> None:
     """The query's row of Z checked against step 3, and every query's row of A as bars, the
     query's first."""
-    walk = query_walk(x)
+    walk = lesson1_parts.query_walk(x)
     q = walk.query_index
     difference = float((steps.context_vecs[q] - walk.context_vec).abs().max())
     agreement(f"Check: row {q + 1} of Z equals the step-by-step z({q + 1}) above", difference)
@@ -228,10 +178,10 @@ def section_order(lesson: lesson1.Lesson1, tokens: list[str]) -> None:
     """The shuffle; outside presentation mode in a closed section that runs only while open."""
     page.heading(STEPS[5])
     if present.presenting():
-        shuffled(lesson, present.picture_slot())
+        lesson1_parts.shuffled(lesson, present.picture_slot())
     elif box := lazy.section(explore.SHUFFLE_LABEL, lazy.opened_key("l1", "shuffle")):
         with box:
-            shuffled(lesson, st)
+            lesson1_parts.shuffled(lesson, st)
     st.markdown(lesson1.ORDER_TEXT)
     st.page_link(
         "pages/5_Pretrained_transformer.py", label=lesson1.LESSON5_LINK, icon=":material/looks_5:"
@@ -247,12 +197,12 @@ if not present.presenting():
     st.page_link(
         "pages/1_About_attention.py", label=lesson1.ABOUT_LINK, icon=":material/menu_book:"
     )
-x, source = embeddings(tokens)  # (T, d)
+x, source = lesson1_parts.embeddings(tokens)  # (T, d)
 dims = [f"dim {j + 1}" for j in range(x.shape[1])]
 show = page.steps(STEPS)
 shown = section_inputs(x, source, tokens, dims) if show(0) else slice(0, 8)
 lesson = lesson1.compute(tokens, x, state.query())
-remember_walk(x, lesson.walk)
+lesson1_parts.remember_walk(x, lesson.walk)
 if show(1):
     section_query(tokens, x)
 if show(2):

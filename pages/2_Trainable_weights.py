@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import streamlit as st
-import torch
 
 import charts
 from attention.trainable import (
-    QKVWeights,
     TrainableSteps,
-    VarianceCurve,
     init_qkv_weights,
-    variance_curve,
 )
 from lessons import lesson2
 from ui import explore, inputs, page, qkv, quiz, state
@@ -23,12 +19,6 @@ PATH = "pages/2_Trainable_weights.py"
 QUERY_PARTS = ("l2_query_bar", "l2_scale")
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_variance_curve(seed: int) -> VarianceCurve:
-    """The why-scale experiment: the same for a seed, so computed once, not on every rerun."""
-    return variance_curve(lesson2.VARIANCE_D_KS, samples=lesson2.VARIANCE_SAMPLES, seed=seed)
-
-
 @state.part("l2_query_bar")
 def query_bar(tokens: list[str], steps: TrainableSteps) -> None:
     """The query picker and the query's row of weights as bars (a part of the page)."""
@@ -38,14 +28,6 @@ def query_bar(tokens: list[str], steps: TrainableSteps) -> None:
         charts.weights_bar(steps.attn_weights[q], tokens, q, present=presenting()),
         key="l2_query_weights_bar",
     )
-
-
-@st.fragment
-def explorer(
-    x: torch.Tensor, tokens: list[str], weights: QKVWeights, steps: TrainableSteps
-) -> None:
-    """The cell explorer, the comparison and the shuffle: their widgets rerun only these."""
-    explore.for_lesson2(x, tokens, weights, steps)
 
 
 @state.part("l2_scale")
@@ -200,14 +182,14 @@ if show(3):
         "The weights ignore word order: shuffle the tokens (below) and each row just moves "
         "with its token. Lesson 5's model adds position embeddings to its inputs."
     )
-    explorer(x, tokens, weights, steps)
+    explore.for_lesson2(x, tokens, weights, steps)
 
 if show(4):
     page.heading(STEPS[4])
     st.markdown(lesson2.WHY_SCALE)
     # Without the weights step (presenting), the query is picked here.
     scale_demo(tokens, steps, picker=not show(3))
-    curve = cached_variance_curve(seed)
+    curve = qkv.variance_curve_for(seed)
     plot(
         charts.variance_chart(
             curve.d_ks, curve.var_unscaled, curve.var_scaled, present=presenting()

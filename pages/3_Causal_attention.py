@@ -80,20 +80,7 @@ def section_dropout(
         f"1 / (1 − {p:.2f}) = {drop.factor:.4f}; the hidden ones stay 0. Row sums are now "
         f"{sums}: each is 1 only on average over the random draws."
     )
-    explorer(x, tokens, weights, steps, p, drop.result.mask_kept)
-
-
-@st.fragment
-def explorer(
-    x: torch.Tensor,
-    tokens: list[str],
-    weights: QKVWeights,
-    steps: CausalSteps,
-    p: float,
-    mask_kept: torch.Tensor,
-) -> None:
-    """The cell explorer, the comparison and the shuffle: their widgets rerun only these."""
-    explore.for_lesson3(x, tokens, weights, steps, p, mask_kept)
+    explore.for_lesson3(x, tokens, weights, steps, p, drop.result.mask_kept)
 
 
 tokens, x, settings = page.lesson_opening(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import streamlit as st
-import torch
 
 import charts
 from attention.multihead import MultiHeadSteps
@@ -44,14 +43,6 @@ def query_bar(tokens: list[str], split: MultiHeadSteps) -> None:
         "The mask is the only place order enters here, and it says only which tokens come "
         "earlier. Real models add position embeddings to the inputs (lesson 5)."
     )
-
-
-@st.fragment
-def explorer(
-    x: torch.Tensor, tokens: list[str], settings: lesson4.Settings, split: MultiHeadSteps
-) -> None:
-    """The cell explorer, the comparison and the shuffle: their widgets rerun only these."""
-    explore.for_lesson4(x, tokens, settings, split)
 
 
 tokens, x, settings = page.lesson_opening(
@@ -148,7 +139,7 @@ if show(3):
 if show(4):
     page.heading(STEPS[4])
     query_bar(tokens, split)
-    explorer(x, tokens, settings, split)
+    explore.for_lesson4(x, tokens, settings, split)
 
 data = lesson4.lesson_data(tokens, x, result)
 page.export_section(data, lesson4.script(data), key_prefix="l4")

@@ -222,6 +222,7 @@ def shuffle(
 WEIGHTS_TITLE = "Attention weights a(i, j): click a cell"
 
 
+@st.fragment  # its clicks and widgets rerun only the explorer
 def for_lesson1(x: torch.Tensor, tokens: Sequence[str], weights: torch.Tensor) -> None:
     """Lesson 1: the weights A = softmax(X Xᵀ) (T, T) with each cell's arithmetic; not while
     presenting (the step already shows both matrices)."""
@@ -249,6 +250,7 @@ def _lazy(prefix: str, part: str, label: str, body: Callable[[], None]) -> None:
             body()
 
 
+@st.fragment  # its clicks and widgets rerun only the explorer
 def for_lesson2(
     x: torch.Tensor, tokens: Sequence[str], weights: QKVWeights, steps: TrainableSteps
 ) -> None:
@@ -280,6 +282,7 @@ def for_lesson2(
     )
 
 
+@st.fragment  # its clicks and widgets rerun only the explorer
 def for_lesson3(
     x: torch.Tensor,
     tokens: Sequence[str],
@@ -316,6 +319,7 @@ def for_lesson3(
     )
 
 
+@st.fragment  # its clicks and widgets rerun only the explorer
 def for_lesson4(
     x: torch.Tensor, tokens: Sequence[str], settings: MultiHeadSettings, split: MultiHeadSteps
 ) -> None:

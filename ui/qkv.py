@@ -8,8 +8,8 @@ from collections.abc import Callable
 import streamlit as st
 import torch
 
-from attention.trainable import QKVWeights
-from lessons import lesson4
+from attention.trainable import QKVWeights, VarianceCurve, variance_curve
+from lessons import lesson2, lesson4
 from ui import state
 from ui.inputs import matrix_editor
 
@@ -127,3 +127,9 @@ def weight_editors(prefix: str) -> None:
                 label_column="input",
                 label_help="One row per embedding dimension (d_in rows)",
             )
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def variance_curve_for(seed: int) -> VarianceCurve:
+    """Lesson 2's why-scale experiment: the same for a seed, so computed once per seed."""
+    return variance_curve(lesson2.VARIANCE_D_KS, samples=lesson2.VARIANCE_SAMPLES, seed=seed)
