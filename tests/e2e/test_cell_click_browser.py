@@ -17,6 +17,7 @@ from browser_helpers import (
     wait_idle,
 )
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from ui.explore import CELL_LABEL
 
@@ -36,11 +37,22 @@ CELL_CENTRE_SCRIPT = """
 """
 
 
-def click_cell(page: Page, key: str, i: int, j: int) -> None:
-    x, y = page.evaluate(CELL_CENTRE_SCRIPT, [key, i, j])
-    runs = script_runs(page)
-    page.mouse.click(x, y)
-    wait_idle(page, since=runs)
+def click_cell(page: Page, key: str, i: int, j: int, tries: int = 3) -> None:
+    """Click cell (i, j) of the chart and wait for the rerun it starts. Each changed chart is
+    drawn twice (again once its width is known), which can move it after it first appears: so
+    the centre is measured after a short pause, and the click is repeated (at most `tries`
+    times) when it started no run."""
+    for _ in range(tries):
+        page.wait_for_timeout(300)
+        x, y = page.evaluate(CELL_CENTRE_SCRIPT, [key, i, j])
+        runs = script_runs(page)
+        page.mouse.click(x, y)
+        try:
+            wait_idle(page, since=runs, timeout=20_000)
+            return
+        except PlaywrightTimeoutError:
+            continue
+    raise AssertionError(f"clicking cell ({i}, {j}) of {key} started no script run")
 
 
 def shown_weight(page: Page, i: int, j: int) -> float:
