@@ -171,6 +171,38 @@ class Student:
 
     # The timed edits ---------------------------------------------------------------------------
 
+    async def _time(
+        self,
+        kind: str,
+        arm: Callable[[], Awaitable[None]],
+        commit: Callable[[], Awaitable[None]],
+        finish: Callable[[], Awaitable[dict]],
+        stop_script: str,
+    ) -> EditRecord:
+        """The frame of a timed edit: `arm` the page's clock, run `commit`, then `finish`
+        (wait for the clock's end; its elapsed dict, "picture" in ms); record it, or the error
+        (then stop the clock with `stop_script` and press Escape)."""
+        page = self.page
+        try:
+            await arm()
+            if self.before_commit is not None:
+                await self.before_commit()
+            self.step = "commit"
+            await commit()
+            elapsed = await finish()
+            record = EditRecord(self.index, kind, float(elapsed["picture"]), elapsed=elapsed)
+            self.records.append(record)
+            await self.check_exceptions(kind)
+        except Exception as error:
+            kind_detail = classify(error, f"{kind} ({self.step})")
+            self.errors.append(kind_detail)
+            record = EditRecord(self.index, kind, None, kind_detail[0])
+            self.records.append(record)
+            with contextlib.suppress(Exception):
+                await page.evaluate(stop_script)
+                await page.keyboard.press("Escape")
+        return record
+
     async def timed(
         self,
         kind: str,
@@ -182,12 +214,11 @@ class Student:
         """Arm the clock on `chart`, run `commit` (which commits the edit), wait for the chart
         to change and for the run to end; record the milliseconds or the error."""
         page = self.page
-        try:
+
+        async def arm() -> None:
             await page.evaluate(common.ARM_EDIT_SCRIPT, [chart, field_name, trigger])
-            if self.before_commit is not None:
-                await self.before_commit()
-            self.step = "commit"
-            await commit()
+
+        async def finish() -> dict:
             self.step = "wait for the chart"
             try:
                 await page.wait_for_function(
@@ -201,19 +232,9 @@ class Student:
                 ) from error
             self.step = "wait for the run to end"
             await self.wait_idle()
-            elapsed = await page.evaluate(common.EDIT_ELAPSED_SCRIPT)
-            record = EditRecord(self.index, kind, float(elapsed["picture"]), elapsed=elapsed)
-            self.records.append(record)
-            await self.check_exceptions(kind)
-        except Exception as error:
-            kind_detail = classify(error, f"{kind} ({self.step})")
-            self.errors.append(kind_detail)
-            record = EditRecord(self.index, kind, None, kind_detail[0])
-            self.records.append(record)
-            with contextlib.suppress(Exception):
-                await page.evaluate(common.EDIT_STOP_SCRIPT)
-                await page.keyboard.press("Escape")
-        return record
+            return await page.evaluate(common.EDIT_ELAPSED_SCRIPT)
+
+        return await self._time(kind, arm, commit, finish, common.EDIT_STOP_SCRIPT)
 
     async def timed_draws(
         self,
@@ -228,12 +249,11 @@ class Student:
         elapsed also holds "first" (the first draw), "running", "idle", "draws", "charts" and
         "new_plots". An edit after which no chart was drawn is an error, never a figure."""
         page = self.page
-        try:
+
+        async def arm() -> None:
             await page.evaluate(common.ARM_DRAWS_SCRIPT, [trigger, quiet_ms, common.NO_DRAW_MS])
-            if self.before_commit is not None:
-                await self.before_commit()
-            self.step = "commit"
-            await commit()
+
+        async def finish() -> dict:
             self.step = "wait for the last chart"
             try:
                 await page.wait_for_function(
@@ -249,18 +269,9 @@ class Student:
             elapsed = await page.evaluate(common.EDIT_DRAWS_ELAPSED_SCRIPT)
             if elapsed["error"]:
                 raise EditError("no picture", f"{kind} edit: {elapsed['error']}")
-            record = EditRecord(self.index, kind, float(elapsed["picture"]), elapsed=elapsed)
-            self.records.append(record)
-            await self.check_exceptions(kind)
-        except Exception as error:
-            kind_detail = classify(error, f"{kind} ({self.step})")
-            self.errors.append(kind_detail)
-            record = EditRecord(self.index, kind, None, kind_detail[0])
-            self.records.append(record)
-            with contextlib.suppress(Exception):
-                await page.evaluate(common.EDIT_DRAWS_STOP_SCRIPT)
-                await page.keyboard.press("Escape")
-        return record
+            return elapsed
+
+        return await self._time(kind, arm, commit, finish, common.EDIT_DRAWS_STOP_SCRIPT)
 
     async def set_cell(self, row: int, col: int, value: str, clock: str = "chart") -> EditRecord:
         """Type `value` into the editor's cell (row, col), press Enter, time it: with clock
