@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 import common
 
 TOKENS_INPUT = '[data-testid=stSidebar] input[aria-label^="Tokens"]'
-QUERY_INPUT = 'input[role=combobox][aria-label="Query token"]'
+QUERY_INPUT = ".st-key-w_query input[role=combobox]"  # the query picker, by its widget key
 # The lesson pages a student visits and comes back from: (URL path, sidebar link label as in
 # lessons/catalog.py, page title). Lesson 5 (the pretrained model) is left out: its first
 # visit loads a model, which is another benchmark.
