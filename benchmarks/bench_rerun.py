@@ -30,6 +30,8 @@ from streamlit.runtime.scriptrunner import script_runner
 from streamlit.runtime.scriptrunner.script_cache import ScriptCache
 from streamlit.testing.v1 import AppTest, app_test
 
+from ui import live_chart
+
 SIZES = (5, 32, 64)
 BUDGETS_MS = {("app.py", 5): 80.0, ("app.py", 64): 250.0}
 RUN_TIMEOUT_S = 120
@@ -103,7 +105,7 @@ def errors(at: AppTest) -> list[str]:
 
 def charts_size(at: AppTest) -> str:
     """How many Plotly charts the page sends and their JSON size, e.g. '10 charts, 85 kB'."""
-    specs = [element.proto.spec for element in at.get("plotly_chart")]
+    specs = [live_chart.figure_json(element) for element in live_chart.chart_elements(at)]
     return f"{len(specs)} charts, {sum(len(spec) for spec in specs) / 1000:,.0f} kB"
 
 

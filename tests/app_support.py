@@ -10,6 +10,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from lessons import glossary
+from ui import live_chart
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,18 +38,19 @@ def open_app(
 
 
 def charts(at: AppTest) -> dict[str, dict]:
-    """Every Plotly chart on the page as JSON, by its key."""
+    """Every Plotly chart on the page (in-place charts and st.plotly_chart ones) as JSON, by
+    its key."""
     return {
-        element.proto.id.rsplit("-", 1)[-1]: json.loads(element.proto.spec)
-        for element in at.get("plotly_chart")
+        element.proto.id.rsplit("-", 1)[-1]: json.loads(live_chart.figure_json(element))
+        for element in live_chart.chart_elements(at)
     }
 
 
 def chart(at: AppTest, key: str) -> dict:
     """The Plotly figure (as JSON) of the chart with this key."""
-    for element in at.get("plotly_chart"):
+    for element in live_chart.chart_elements(at):
         if element.proto.id.endswith(f"-{key}"):
-            return json.loads(element.proto.spec)
+            return json.loads(live_chart.figure_json(element))
     raise AssertionError(f"no chart with key {key!r}")
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 import torch
-from app_support import chart, open_app, step_label
+from app_support import chart, charts, open_app, step_label
 
 from attention import model_files
 from attention.decoder import SmolLM2
@@ -106,7 +106,7 @@ def test_the_lesson_can_be_presented_step_by_step():
     assert step_label(at)[:2] == (1, count)
     at.button(key="present_next").click().run()
     generate(at, tokens=2)
-    assert step_label(at)[0] == 2 and not at.get("plotly_chart")
+    assert step_label(at)[0] == 2 and not charts(at)
     expected_charts = {3: "l6_step_bar", 4: "l6_matrix", 5: "l6_sink", 7: "l6_rope"}
     for step in range(3, count + 1):
         at.button(key="present_next").click().run()

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from app_support import open_app, page_markdown, step_label
+from app_support import chart, open_app, page_markdown, step_label
+from app_support import charts as all_charts
 from lab_support import expected as expected_by_method
 from streamlit.testing.v1 import AppTest
 
@@ -43,9 +44,7 @@ def type_scores(at: AppTest, text: str) -> AppTest:
 
 def bars(at: AppTest) -> dict[str, list]:
     """The y values of the side-by-side chart, by method (None where a value is not finite)."""
-    charts = [e for e in at.get("plotly_chart") if e.proto.id.endswith("-softmax_lab_bars")]
-    assert len(charts) == 1
-    spec = json.loads(charts[0].proto.spec)
+    spec = chart(at, "softmax_lab_bars")
     assert spec["layout"]["title"]["text"].startswith("Weights of the row")
     return {trace["name"]: trace["y"] for trace in spec["data"]} | {
         "marks": [a["text"] for a in spec["layout"].get("annotations", [])]
@@ -357,7 +356,7 @@ def test_presentation_mode_shows_one_step_at_a_time(step, charts, tables):
         at.button(key="present_next").click()
         rerun(at)
     assert step_label(at)[:2] == (step + 1, 5)
-    shown = {e.proto.id.rsplit("-", 1)[-1] for e in at.get("plotly_chart")}
+    shown = set(all_charts(at))
     assert shown == charts
     assert len(at.dataframe) == tables
     assert any(box.key == "w_softmax_scores_text" for box in at.text_input) == (step == 0)

@@ -11,7 +11,7 @@ import streamlit as st
 import torch
 
 import charts
-from ui import present
+from ui import live_chart, present
 
 
 def side_by_side(n: int) -> list:
@@ -33,15 +33,16 @@ def plot(fig: go.Figure, key: str, filename: str | None = None, container=st) ->
     the figure, charts.alt_text) and a PNG download named after the chart. Figures are built
     at presentation size by the builders themselves (their `present` parameter); while
     presenting, one taller than a projector's screen is cut to fit (present.fit)."""
-    container.plotly_chart(
-        present.fit(fig),
-        key=key,
-        alt=charts.alt_text(fig) or None,
-        config={
-            "displaylogo": False,
-            "toImageButtonOptions": {"format": "png", "filename": filename or key, "scale": 2},
-        },
-    )
+    fig = present.fit(fig)
+    alt = charts.alt_text(fig) or None
+    config = {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": filename or key, "scale": 2},
+    }
+    if live_chart.plotly_js_served():
+        live_chart.draw(fig, key, config=config, alt=alt, container=container)
+    else:
+        container.plotly_chart(fig, key=key, alt=alt, config=config)
 
 
 AGREE_TOL = 1e-5  # two float32 computations of the same numbers "agree" within this

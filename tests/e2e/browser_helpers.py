@@ -53,13 +53,18 @@ CHARTS_DRAWN_SCRIPT = """
 })
 """
 
-# Streamlit first draws lazily loaded elements (charts, tables, code, widgets) as skeletons.
+# Streamlit first draws lazily loaded elements (charts, tables, code, widgets) as skeletons. An
+# in-place chart (ui/live_chart.js) must be drawn at its width; inside a closed expander it is
+# drawn when the expander opens, so it is skipped.
 RENDERED_SCRIPT = """
 () => document.querySelectorAll("[data-testid=stSkeleton]").length === 0
   && [...document.querySelectorAll("[data-testid=stPlotlyChart]")].every((chart) => {
     const plot = chart.querySelector(".js-plotly-plot");
     return plot && plot._fullData && plot._fullData.length > 0;
   })
+  && [...document.querySelectorAll(".ae-live-chart")].every((plot) =>
+    !plot.checkVisibility() || (plot._fullData && plot._fullData.length > 0
+      && Math.abs(plot._fullLayout.width - plot.getBoundingClientRect().width) <= 1))
 """
 
 

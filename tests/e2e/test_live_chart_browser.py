@@ -1,0 +1,90 @@
+"""Charts update in place in a real browser (ui/live_chart.js): an edit changes the numbers of
+the plot that is already on the page instead of replacing it, and the charts take the app's
+theme."""
+
+from __future__ import annotations
+
+import pytest
+from browser_helpers import (
+    SKIP_WITHOUT_CHROMIUM,
+    edit_editor_cell,
+    open_page,
+    read_chart,
+    script_runs,
+    wait_charts,
+    wait_idle,
+    wait_rendered,
+)
+from playwright.sync_api import Page
+
+pytestmark = [pytest.mark.browser, SKIP_WITHOUT_CHROMIUM]
+
+CHARTS = ["query_scores_bar", "weights_heatmap", "scores_heatmap"]
+
+MARK_SCRIPT = """
+(keys) => keys.forEach((key) => {
+  document.querySelector(".st-key-" + key + " .js-plotly-plot").__beforeTheEdit = key;
+})
+"""
+MARKED_SCRIPT = """
+(keys) => keys.filter((key) =>
+  document.querySelector(".st-key-" + key + " .js-plotly-plot").__beforeTheEdit === key)
+"""
+
+
+def test_an_edit_changes_the_charts_already_on_the_page(page: Page, app_url: str) -> None:
+    open_page(page, app_url)
+    wait_charts(page, CHARTS)
+    before = read_chart(page, "weights_heatmap")
+    page.evaluate(MARK_SCRIPT, CHARTS)
+    plots = page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length")
+
+    runs = script_runs(page)
+    edit_editor_cell(page, row=0, col=1, value="1.5")
+    wait_idle(page, since=runs)
+    page.wait_for_function(
+        """(before) => {
+          const plot = document.querySelector(".st-key-weights_heatmap .js-plotly-plot");
+          return JSON.stringify(plot._fullData[0].z.map((row) => Array.from(row)))
+            !== JSON.stringify(before);
+        }""",
+        arg=before["traces"][0]["z"],
+    )
+    wait_rendered(page)
+    # The same plot elements, with new numbers: nothing was removed and drawn anew.
+    assert page.evaluate(MARKED_SCRIPT, CHARTS) == CHARTS
+    assert page.evaluate("() => document.querySelectorAll('.js-plotly-plot').length") == plots
+    after = read_chart(page, "weights_heatmap")
+    assert after["traces"][0]["z"][0] != before["traces"][0]["z"][0]
+
+
+THEME_SCRIPT = """
+(key) => {
+  const plot = document.querySelector(".st-key-" + key + " .js-plotly-plot");
+  const app = getComputedStyle(document.querySelector("[data-testid=stApp]"));
+  return {
+    paper: plot._fullLayout.paper_bgcolor,
+    font: plot._fullLayout.font.color,
+    appBackground: app.backgroundColor,
+    appText: app.color,
+  };
+}
+"""
+
+
+def rgb(colour: str) -> tuple[int, int, int]:
+    """'#0e1117', 'rgb(14, 17, 23)' or 'rgba(14, 17, 23, 1)' as (14, 17, 23)."""
+    if colour.startswith("#"):
+        return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+    parts = colour[colour.index("(") + 1 : colour.index(")")].split(",")
+    return tuple(round(float(p)) for p in parts[:3])  # type: ignore[return-value]
+
+
+def test_charts_take_the_app_theme(page: Page, app_url: str) -> None:
+    """The chart's background and text are the app's (read from the theme's CSS variables;
+    the script's fallbacks, white and #31333f, differ from this theme's text colour)."""
+    open_page(page, app_url)
+    wait_charts(page, ["weights_heatmap"])
+    theme = page.evaluate(THEME_SCRIPT, "weights_heatmap")
+    assert rgb(theme["paper"]) == rgb(theme["appBackground"]), theme
+    assert rgb(theme["font"]) == rgb(theme["appText"]), theme

@@ -1,0 +1,115 @@
+"""Charts that update in place (ui/live_chart.py): plotly.js served by the app from the plotly
+package, every page's charts drawn by the component with their download name and text
+alternative, and st.plotly_chart as the fallback when plotly.js cannot be served."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import pytest
+import streamlit as st
+from app_support import ROOT, charts, open_app
+
+from ui import live_chart, state
+
+
+@pytest.fixture
+def static_dir(tmp_path, monkeypatch):
+    """live_chart's static folder moved to a temporary one, served state forgotten."""
+    folder = tmp_path / "static"
+    monkeypatch.setattr(live_chart, "STATIC_DIR", folder)
+    monkeypatch.setattr(live_chart, "_served", None)
+    return folder
+
+
+def test_serves_the_plotly_package_s_own_bundle(static_dir):
+    assert live_chart.plotly_js_served() is True
+    copied = static_dir / live_chart.PLOTLY_JS
+    assert copied.read_bytes() == live_chart.PLOTLY_SOURCE.read_bytes()
+    assert not list(static_dir.glob("*.part"))
+
+
+def test_replaces_a_stale_or_broken_copy(static_dir):
+    static_dir.mkdir()
+    stale = static_dir / live_chart.PLOTLY_JS
+    stale.write_text("/* an older plotly.js */")
+    assert live_chart.plotly_js_served() is True
+    assert stale.read_bytes() == live_chart.PLOTLY_SOURCE.read_bytes()
+
+
+def test_says_so_when_the_copy_cannot_be_written(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setattr(live_chart, "STATIC_DIR", blocker / "static")  # parent is a file
+    monkeypatch.setattr(live_chart, "_served", None)
+    assert live_chart.plotly_js_served() is False
+
+
+@pytest.mark.parametrize(
+    ("base", "url"),
+    [
+        ("", "/app/static/plotly.min.js"),
+        ("/", "/app/static/plotly.min.js"),
+        ("classroom", "/classroom/app/static/plotly.min.js"),
+        ("/school/class/", "/school/class/app/static/plotly.min.js"),
+    ],
+)
+def test_loads_plotly_js_under_the_app_s_base_url(base, url, monkeypatch):
+    monkeypatch.setattr(st, "get_option", lambda name: base)
+    assert live_chart.plotly_js_url() == url
+
+
+def test_the_app_serves_its_static_folder():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["enableStaticServing"] is True
+    assert (ROOT / "static").is_dir()  # Streamlit warns at start when it is missing
+    ignored = (ROOT / "static" / ".gitignore").read_text().split()
+    assert live_chart.PLOTLY_JS in ignored  # copied at run time, never committed
+
+
+def live_elements(at) -> dict[str, dict]:
+    """The in-place charts' data (figure, config, alt, src), by key."""
+    return {
+        element.proto.id.rsplit("-", 1)[-1]: json.loads(element.proto.json)
+        for element in at.get("bidi_component")
+        if element.proto.component_name == live_chart.COMPONENT
+    }
+
+
+def test_every_chart_of_a_lesson_is_drawn_in_place_with_its_name_and_description():
+    at = open_app()
+    drawn = live_elements(at)
+    assert drawn.keys() == charts(at).keys()
+    assert len(drawn) >= 4
+    assert not at.get("plotly_chart")
+    for key, data in drawn.items():
+        assert data["src"] == live_chart.plotly_js_url()
+        assert data["config"]["displaylogo"] is False
+        assert data["config"]["toImageButtonOptions"]["filename"]
+        assert data["alt"], f"chart {key} has no text alternative"
+        assert json.loads(data["figure"])["data"], f"chart {key} has no traces"
+    scripts = {element.proto.js_content for element in at.get("bidi_component")}
+    assert scripts == {live_chart.SCRIPT}
+
+
+def test_an_edit_keeps_each_chart_s_identity_and_changes_its_figure():
+    at = open_app()
+    before = live_elements(at)
+    ids = {e.proto.id for e in at.get("bidi_component")}
+    edited = [list(row) for row in at.session_state[state.INPUTS]]
+    edited[0][0] += 1.0
+    at.session_state[state.INPUTS] = edited
+    at.run()
+    after = live_elements(at)
+    assert {e.proto.id for e in at.get("bidi_component")} == ids  # same elements, updated
+    assert after["weights_heatmap"]["figure"] != before["weights_heatmap"]["figure"]
+
+
+def test_falls_back_to_st_plotly_chart_with_the_same_figures(monkeypatch):
+    live = charts(open_app())
+    monkeypatch.setattr(live_chart, "_served", False)
+    at = open_app()
+    assert not live_elements(at)
+    assert charts(at) == live
+    assert len(at.get("plotly_chart")) == len(live)

@@ -1,0 +1,171 @@
+// A Plotly chart that is drawn once and then updated in place (ui/live_chart.py).
+//
+// Streamlit calls this function when the chart first appears and again, on the same
+// parentElement, each time a rerun sends it a new figure. The first call creates the plot
+// div; later calls hand the new figure to Plotly.react, which changes only what differs, so
+// the chart is not removed and drawn anew. The cleanup this returns runs when the chart leaves
+// the page.
+//
+// plotly.js is the copy that ships with the Python plotly package, served by the app
+// (data.src); it is loaded once per page. The app theme comes from the CSS variables Streamlit
+// sets on the component (--st-text-color, ...): placeholders "#000001".."#000010" in the figure
+// become the theme's categorical colours, and fonts, background and grid take the theme's
+// values wherever the figure sets none.
+
+const charts = new WeakMap(); // parentElement -> {div, observer, pending, busy}
+
+function loadPlotly(src) {
+  if (!window.__attentionExplorerPlotly) {
+    window.__attentionExplorerPlotly = new Promise((resolve, reject) => {
+      if (window.Plotly) {
+        resolve(window.Plotly);
+        return;
+      }
+      const script = document.createElement("script");
+      script.src = src;
+      script.async = true;
+      script.onload = () => resolve(window.Plotly);
+      script.onerror = () => {
+        window.__attentionExplorerPlotly = null;
+        reject(new Error("plotly.js could not be loaded from " + src));
+      };
+      document.head.appendChild(script);
+    });
+  }
+  return window.__attentionExplorerPlotly;
+}
+
+function themeOf(element) {
+  const style = getComputedStyle(element);
+  const read = (name, fallback) => style.getPropertyValue(name).trim() || fallback;
+  const text = read("--st-text-color", "#31333f");
+  return {
+    text,
+    heading: read("--st-heading-color", text),
+    background: read("--st-background-color", "#ffffff"),
+    border: read("--st-border-color", "rgba(49, 51, 63, 0.2)"),
+    font: read("--st-font", "sans-serif"),
+    headingFont: read("--st-heading-font", read("--st-font", "sans-serif")),
+    categorical: read("--st-chart-categorical-colors", "").split(",").map((c) => c.trim()),
+  };
+}
+
+// Values the figure does not set come from here (Streamlit's own chart theme, in short).
+function themeLayout(theme) {
+  const grid = theme.border;
+  const ticks = {color: theme.text, size: 12};
+  const axisTitle = {font: {color: theme.text, size: 14}};
+  const axis = {gridcolor: grid, zerolinecolor: grid, tickcolor: grid, tickfont: ticks,
+                title: axisTitle, automargin: true};
+  return {
+    font: {color: theme.text, family: theme.font, size: 12},
+    title: {font: {family: theme.headingFont, size: 16, color: theme.heading},
+            xanchor: "left", x: 0},
+    paper_bgcolor: theme.background,
+    plot_bgcolor: theme.background,
+    xaxis: {...axis, showgrid: false, zeroline: false},
+    yaxis: {...axis},
+    hoverlabel: {bgcolor: theme.background, bordercolor: theme.border,
+                 font: {color: theme.text, family: theme.font, size: 12}},
+    legend: {font: {color: theme.text, size: 12}},
+  };
+}
+
+const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
+
+// Fill what `target` lacks from `defaults`, recursively; the figure's own values win.
+function fill(target, defaults) {
+  for (const [name, value] of Object.entries(defaults)) {
+    if (!(name in target)) {
+      target[name] = isObject(value) ? fill({}, value) : value;
+    } else if (isObject(target[name]) && isObject(value)) {
+      fill(target[name], value);
+    }
+  }
+  return target;
+}
+
+function themed(figureJson, theme) {
+  let text = figureJson;
+  theme.categorical.forEach((colour, i) => {
+    if (colour) text = text.replaceAll("#0000" + String(i + 1).padStart(2, "0"), colour);
+  });
+  const figure = JSON.parse(text);
+  const layout = figure.layout || {};
+  const defaults = themeLayout(theme);
+  fill(layout, defaults);
+  // Every x/y axis the figure names (xaxis2, ...) gets the axis defaults too.
+  for (const name of Object.keys(layout)) {
+    if (/^[xy]axis\d+$/.test(name) && isObject(layout[name])) {
+      fill(layout[name], name[0] === "x" ? defaults.xaxis : defaults.yaxis);
+    }
+  }
+  return {data: figure.data || [], layout};
+}
+
+// A chart inside a closed expander is not laid out: drawn now, it would take Plotly's default
+// width. It is drawn when the expander opens instead.
+function drawWhenShown(parentElement, state) {
+  const details = state.div.closest("details");
+  if (!details || state.waiting) return false;
+  state.waiting = true;
+  details.addEventListener("toggle", function opened() {
+    if (!details.open) return;
+    details.removeEventListener("toggle", opened);
+    state.waiting = false;
+    draw(parentElement, state);
+  });
+  return true;
+}
+
+async function draw(parentElement, state) {
+  if (state.busy || state.waiting) return;
+  if (!state.div.checkVisibility() && drawWhenShown(parentElement, state)) return;
+  state.busy = true;
+  try {
+    while (state.pending) {
+      const data = state.pending;
+      state.pending = null;
+      const Plotly = await loadPlotly(data.src);
+      const figure = themed(data.figure, themeOf(parentElement));
+      state.div.setAttribute("aria-label", data.alt || "");
+      await Plotly.react(state.div, figure.data, figure.layout, data.config || {});
+    }
+  } catch (error) {
+    state.div.textContent = "This chart could not be drawn: " + error.message;
+  } finally {
+    state.busy = false;
+  }
+}
+
+export default function ({data, parentElement}) {
+  let state = charts.get(parentElement);
+  if (!state) {
+    const div = document.createElement("div");
+    div.className = "ae-live-chart";
+    div.setAttribute("role", "img");
+    // The column decides the width, never the drawn chart: without size containment a chart
+    // drawn wide would hold a narrowed column (phone rotation, sidebar) at its old width.
+    div.style.width = "100%";
+    div.style.contain = "inline-size";
+    parentElement.appendChild(div);
+    state = {div, pending: null, busy: false, waiting: false, width: 0};
+    // Redraw at the new width when the column changes size (sidebar, window, rotation).
+    state.observer = new ResizeObserver((entries) => {
+      const width = Math.round(entries[0].contentRect.width);
+      if (width === state.width) return;
+      state.width = width;
+      if (window.Plotly && state.div._fullLayout) window.Plotly.Plots.resize(state.div);
+    });
+    state.observer.observe(div);
+    charts.set(parentElement, state);
+  }
+  state.pending = data;
+  draw(parentElement, state);
+  return () => {
+    state.observer.disconnect();
+    if (window.Plotly) window.Plotly.purge(state.div);
+    charts.delete(parentElement);
+    state.div.remove();
+  };
+}

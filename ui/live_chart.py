@@ -1,0 +1,95 @@
+"""Charts that update in place: a Plotly chart drawn once, then changed by Plotly.react.
+
+Why: st.plotly_chart's element identity includes its figure, so after an edit every changed
+chart is a new element, which the page removes and draws anew (twice: once before its width is
+known, once at its width). A lesson changes five or six charts per edit, so most of an edit's
+time in the browser was spent rebuilding charts. This chart is a custom component
+(st.components.v2) whose identity is its key alone: a rerun sends it the new figure and its
+script (live_chart.js) calls Plotly.react on the same plot div.
+
+plotly.js comes from the Python plotly package (the same version that built the figures): it is
+copied once into the app's static folder (static/, served at app/static/ because
+`server.enableStaticServing` is on in .streamlit/config.toml) and loaded once per page. Where
+that copy cannot be made (a read-only app folder), charts fall back to st.plotly_chart.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import plotly
+import plotly.graph_objects as go
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parents[1]
+STATIC_DIR = ROOT / "static"  # Streamlit serves <app folder>/static at <base URL>/app/static/
+PLOTLY_JS = "plotly.min.js"
+PLOTLY_SOURCE = Path(plotly.__file__).parent / "package_data" / PLOTLY_JS
+COMPONENT = "attention_explorer.live_chart"
+SCRIPT = (Path(__file__).with_name("live_chart.js")).read_text(encoding="utf-8")
+
+_mount = st.components.v2.component(COMPONENT, js=SCRIPT, isolate_styles=False)
+_lock = threading.Lock()
+_served: bool | None = None
+
+
+def plotly_js_served() -> bool:
+    """Make sure the app serves plotly.js (a copy of the Python package's bundle in static/).
+    True when it does; False when the copy cannot be written. Checked once per process."""
+    global _served
+    if _served is None:
+        with _lock:
+            if _served is None:
+                _served = _copy_plotly_js()
+    return _served
+
+
+def _copy_plotly_js() -> bool:
+    target = STATIC_DIR / PLOTLY_JS
+    try:
+        same_size = target.is_file() and target.stat().st_size == PLOTLY_SOURCE.stat().st_size
+        if same_size and target.read_bytes() == PLOTLY_SOURCE.read_bytes():
+            return True
+        STATIC_DIR.mkdir(exist_ok=True)
+        partial = target.with_suffix(".part")
+        shutil.copyfile(PLOTLY_SOURCE, partial)
+        partial.replace(target)  # atomic: a page never loads half a file
+        return True
+    except OSError:
+        return False
+
+
+def plotly_js_url() -> str:
+    """Where the page loads plotly.js from: the app's static route under its base URL."""
+    base = st.get_option("server.baseUrlPath").strip("/")
+    return "/" + "/".join(part for part in (base, "app", "static", PLOTLY_JS) if part)
+
+
+def draw(fig: go.Figure, key: str, *, config: dict, alt: str | None, container=st) -> None:
+    """Draw `fig` under `key` in `container`: the first time as a new chart, afterwards by
+    updating the chart already on the page."""
+    data = {"figure": fig.to_json(), "config": config, "alt": alt or "", "src": plotly_js_url()}
+    if container is st:
+        _mount(key=key, data=data, height="content")
+    else:
+        with container:
+            _mount(key=key, data=data, height="content")
+
+
+def figure_json(element) -> str | None:
+    """The figure JSON of a chart element in Streamlit's app tree (streamlit.testing's
+    elements): a chart drawn here or by st.plotly_chart; None for any other element."""
+    proto = element.proto
+    if element.type == "plotly_chart":
+        return proto.spec
+    if getattr(proto, "component_name", None) == COMPONENT:
+        return json.loads(proto.json)["figure"]
+    return None
+
+
+def chart_elements(at) -> list:
+    """Every chart element (see figure_json) of a streamlit.testing AppTest, in page order."""
+    return [e for e in at.get("plotly_chart") + at.get("bidi_component") if figure_json(e)]
