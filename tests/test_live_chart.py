@@ -4,9 +4,11 @@ alternative, and st.plotly_chart as the fallback when plotly.js cannot be served
 
 from __future__ import annotations
 
+import gzip
 import json
 import tomllib
 
+import plotly
 import pytest
 import streamlit as st
 from app_support import ROOT, charts, open_app
@@ -23,19 +25,29 @@ def static_dir(tmp_path, monkeypatch):
     return folder
 
 
-def test_serves_the_plotly_package_s_own_bundle(static_dir):
+def test_serves_the_plotly_package_s_own_bundle_gzipped(static_dir):
     assert live_chart.plotly_js_served() is True
-    copied = static_dir / live_chart.PLOTLY_JS
-    assert copied.read_bytes() == live_chart.PLOTLY_SOURCE.read_bytes()
+    served = static_dir / live_chart.PLOTLY_JS
+    assert served.name == f"plotly-{plotly.__version__}.min.js.gz"
+    assert gzip.decompress(served.read_bytes()) == live_chart.PLOTLY_SOURCE.read_bytes()
+    assert served.stat().st_size < live_chart.PLOTLY_SOURCE.stat().st_size / 2
     assert not list(static_dir.glob("*.part"))
 
 
-def test_replaces_a_stale_or_broken_copy(static_dir):
+@pytest.mark.parametrize(
+    "broken",
+    [
+        gzip.compress(b"/* another plotly.js */"),  # a different bundle
+        b"not gzip at all",
+        gzip.compress(b"x" * 1000)[:20],  # cut short
+    ],
+)
+def test_replaces_a_stale_or_broken_file(static_dir, broken):
     static_dir.mkdir()
-    stale = static_dir / live_chart.PLOTLY_JS
-    stale.write_text("/* an older plotly.js */")
+    served = static_dir / live_chart.PLOTLY_JS
+    served.write_bytes(broken)
     assert live_chart.plotly_js_served() is True
-    assert stale.read_bytes() == live_chart.PLOTLY_SOURCE.read_bytes()
+    assert gzip.decompress(served.read_bytes()) == live_chart.PLOTLY_SOURCE.read_bytes()
 
 
 def test_says_so_when_the_copy_cannot_be_written(tmp_path, monkeypatch):
@@ -49,15 +61,15 @@ def test_says_so_when_the_copy_cannot_be_written(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("base", "url"),
     [
-        ("", "/app/static/plotly.min.js"),
-        ("/", "/app/static/plotly.min.js"),
-        ("classroom", "/classroom/app/static/plotly.min.js"),
-        ("/school/class/", "/school/class/app/static/plotly.min.js"),
+        ("", "/app/static/"),
+        ("/", "/app/static/"),
+        ("classroom", "/classroom/app/static/"),
+        ("/school/class/", "/school/class/app/static/"),
     ],
 )
 def test_loads_plotly_js_under_the_app_s_base_url(base, url, monkeypatch):
     monkeypatch.setattr(st, "get_option", lambda name: base)
-    assert live_chart.plotly_js_url() == url
+    assert live_chart.plotly_js_url() == url + live_chart.PLOTLY_JS
 
 
 def test_the_app_serves_its_static_folder():
@@ -65,7 +77,7 @@ def test_the_app_serves_its_static_folder():
     assert config["server"]["enableStaticServing"] is True
     assert (ROOT / "static").is_dir()  # Streamlit warns at start when it is missing
     ignored = (ROOT / "static" / ".gitignore").read_text().split()
-    assert live_chart.PLOTLY_JS in ignored  # copied at run time, never committed
+    assert "*.gz" in ignored  # written at run time, never committed
 
 
 def live_elements(at) -> dict[str, dict]:

@@ -6,7 +6,7 @@
 // the chart is not removed and drawn anew. The cleanup this returns runs when the chart leaves
 // the page.
 //
-// plotly.js is the copy that ships with the Python plotly package, served by the app
+// plotly.js is the bundle that ships with the Python plotly package, served by the app
 // (data.src); it is loaded once per page. The app theme comes from the CSS variables Streamlit
 // sets on the component (--st-text-color, ...): placeholders "#000001".."#000010" in the figure
 // become the theme's categorical colours, and fonts, background and grid take the theme's
@@ -14,23 +14,32 @@
 
 const charts = new WeakMap(); // parentElement -> {div, observer, pending, busy}
 
+// plotly.js arrives gzipped (ui/live_chart.py says why): unpack it, then run it as a script.
+async function fetchPlotly(src) {
+  const response = await fetch(src);
+  if (!response.ok) throw new Error("plotly.js could not be loaded from " + src);
+  const unpacked = response.body.pipeThrough(new DecompressionStream("gzip"));
+  const code = await new Response(unpacked).blob();
+  const url = URL.createObjectURL(new Blob([code], {type: "text/javascript"}));
+  await new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = url;
+    script.onload = resolve;
+    script.onerror = () => reject(new Error("plotly.js from " + src + " did not run"));
+    document.head.appendChild(script);
+  });
+  URL.revokeObjectURL(url);
+  return window.Plotly;
+}
+
 function loadPlotly(src) {
   if (!window.__attentionExplorerPlotly) {
-    window.__attentionExplorerPlotly = new Promise((resolve, reject) => {
-      if (window.Plotly) {
-        resolve(window.Plotly);
-        return;
-      }
-      const script = document.createElement("script");
-      script.src = src;
-      script.async = true;
-      script.onload = () => resolve(window.Plotly);
-      script.onerror = () => {
-        window.__attentionExplorerPlotly = null;
-        reject(new Error("plotly.js could not be loaded from " + src));
-      };
-      document.head.appendChild(script);
-    });
+    window.__attentionExplorerPlotly = window.Plotly
+      ? Promise.resolve(window.Plotly)
+      : fetchPlotly(src).catch((error) => {
+          window.__attentionExplorerPlotly = null; // the next chart tries again
+          throw error;
+        });
   }
   return window.__attentionExplorerPlotly;
 }
