@@ -31,6 +31,8 @@ from typing import Any
 import common
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from ui import live_chart
+
 BUDGET_S = 8.0  # the earlier absolute budget, kept as a row
 FRESH_BUDGET = 1.5  # fresh server, first chart: app / floor
 WARM_BUDGET = 1.2  # warm server, new visitor's first chart: app / floor
@@ -73,6 +75,12 @@ NAV_TIMES_SCRIPT = """
 """
 
 
+def is_chart(element) -> bool:
+    """A chart element: the app's in-place chart (ui/live_chart.py) or an st.plotly_chart."""
+    kind = element.WhichOneof("type")
+    return kind is not None and live_chart.spec_of(kind, getattr(element, kind)) is not None
+
+
 class FrameClock:
     """perf_counter() seconds at which a page's WebSocket brought its first message, the first
     run's start (new_session), the first delta holding a Plotly chart, and the first
@@ -99,7 +107,7 @@ class FrameClock:
             kind == "delta"
             and self.chart is None
             and msg.delta.WhichOneof("type") == "new_element"
-            and msg.delta.new_element.WhichOneof("type") == "plotly_chart"
+            and is_chart(msg.delta.new_element)
         ):
             self.chart = now
         elif kind == "new_session" and self.started is None:

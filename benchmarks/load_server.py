@@ -49,6 +49,8 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import connect
 
+from ui import live_chart
+
 P95_BUDGET_MS = 1000.0
 FIND_MAX_STEPS = (1, 2, 5, 10, 20, 40, 70, 100, 150, 200, 300)
 W_QUERY = "w_query"
@@ -254,9 +256,9 @@ class ProtocolStudent:
             proto = getattr(element, element_kind)
             if element_kind == "exception":
                 run.exceptions.append(f"{proto.type}: {proto.message}"[:200])
-            elif element_kind == "plotly_chart":
+            elif (spec := live_chart.spec_of(element_kind, proto)) is not None:
                 key = user_key(proto.id)
-                run.charts[key] = proto.spec
+                run.charts[key] = spec
                 if key == run.chart_key and run.chart_at is None:
                     run.chart_at = now
             if getattr(proto, "id", ""):

@@ -86,15 +86,19 @@ def draw(fig: go.Figure, key: str, *, config: dict, alt: str | None, container=s
             _mount(key=key, data=data, height="content")
 
 
-def figure_json(element) -> str | None:
-    """The figure JSON of a chart element in Streamlit's app tree (streamlit.testing's
-    elements): a chart drawn here or by st.plotly_chart; None for any other element."""
-    proto = element.proto
-    if element.type == "plotly_chart":
+def spec_of(kind: str, proto) -> str | None:
+    """The figure JSON of an element Streamlit sends (`kind`, its type's name, and `proto`, its
+    message): a chart drawn here or by st.plotly_chart; None for any other element."""
+    if kind == "plotly_chart":
         return proto.spec
-    if getattr(proto, "component_name", None) == COMPONENT:
+    if kind == "bidi_component" and proto.component_name == COMPONENT:
         return json.loads(proto.json)["figure"]
     return None
+
+
+def figure_json(element) -> str | None:
+    """spec_of for an element of streamlit.testing's app tree."""
+    return spec_of(element.type, element.proto)
 
 
 def chart_elements(at) -> list:
