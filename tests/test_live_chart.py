@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import tomllib
 
 import plotly
+import plotly.graph_objects as go
 import pytest
 import streamlit as st
 from app_support import ROOT, charts, open_app
@@ -25,13 +27,30 @@ def static_dir(tmp_path, monkeypatch):
     return folder
 
 
-def test_serves_the_plotly_package_s_own_bundle_gzipped(static_dir):
+def test_serves_both_builds_gzipped(static_dir):
     assert live_chart.plotly_js_served() is True
-    served = static_dir / live_chart.PLOTLY_JS
-    assert served.name == f"plotly-{plotly.__version__}.min.js.gz"
-    assert gzip.decompress(served.read_bytes()) == live_chart.PLOTLY_SOURCE.read_bytes()
-    assert served.stat().st_size < live_chart.PLOTLY_SOURCE.stat().st_size / 2
+    for bundle, (name, source) in live_chart.BUNDLES.items():
+        served = static_dir / name
+        assert gzip.decompress(served.read_bytes()) == source.read_bytes(), bundle
+        assert served.stat().st_size < source.stat().st_size / 2
+    assert (static_dir / live_chart.BUNDLES["full"][0]).name == (
+        f"plotly-{plotly.__version__}.min.js.gz"
+    )
+    assert live_chart.BUNDLES["full"][1] == live_chart.PLOTLY_SOURCE
     assert not list(static_dir.glob("*.part"))
+
+
+def version_line(path) -> str:
+    """'v4.1.1' from a plotly.js bundle's licence header."""
+    header = path.read_text(encoding="utf-8")[:300]
+    return re.search(r"plotly\.js .*?(v\d+\.\d+\.\d+)", header)[1]
+
+
+def test_the_cartesian_build_is_the_plotly_package_s_version():
+    """The vendored cartesian build must be the plotly.js release the Python package ships
+    (after an upgrade of plotly, copy plotly.js-cartesian-dist-min of that version)."""
+    assert version_line(live_chart.CARTESIAN_SOURCE) == version_line(live_chart.PLOTLY_SOURCE)
+    assert "(cartesian - minified)" in live_chart.CARTESIAN_SOURCE.read_text()[:200]
 
 
 @pytest.mark.parametrize(
@@ -44,10 +63,11 @@ def test_serves_the_plotly_package_s_own_bundle_gzipped(static_dir):
 )
 def test_replaces_a_stale_or_broken_file(static_dir, broken):
     static_dir.mkdir()
-    served = static_dir / live_chart.PLOTLY_JS
+    name, source = live_chart.BUNDLES["cartesian"]
+    served = static_dir / name
     served.write_bytes(broken)
     assert live_chart.plotly_js_served() is True
-    assert gzip.decompress(served.read_bytes()) == live_chart.PLOTLY_SOURCE.read_bytes()
+    assert gzip.decompress(served.read_bytes()) == source.read_bytes()
 
 
 def test_says_so_when_the_copy_cannot_be_written(tmp_path, monkeypatch):
@@ -69,7 +89,14 @@ def test_says_so_when_the_copy_cannot_be_written(tmp_path, monkeypatch):
 )
 def test_loads_plotly_js_under_the_app_s_base_url(base, url, monkeypatch):
     monkeypatch.setattr(st, "get_option", lambda name: base)
-    assert live_chart.plotly_js_url() == url + live_chart.PLOTLY_JS
+    for bundle, (name, _) in live_chart.BUNDLES.items():
+        assert live_chart.plotly_js_url(bundle) == url + name
+
+
+def test_a_figure_gets_the_cartesian_build_unless_it_needs_more():
+    bars = go.Figure([go.Bar(y=[1]), go.Heatmap(z=[[1]]), go.Scatter(y=[1])])
+    assert live_chart.bundle_for(bars) == "cartesian"
+    assert live_chart.bundle_for(go.Figure([go.Scatter(y=[1]), go.Scatter3d(z=[1])])) == "full"
 
 
 def test_the_app_serves_its_static_folder():
@@ -96,7 +123,7 @@ def test_every_chart_of_a_lesson_is_drawn_in_place_with_its_name_and_description
     assert len(drawn) >= 4
     assert not at.get("plotly_chart")
     for key, data in drawn.items():
-        assert data["src"] == live_chart.plotly_js_url()
+        assert data["src"] == live_chart.plotly_js_url("cartesian")
         assert data["config"]["displaylogo"] is False
         assert data["config"]["toImageButtonOptions"]["filename"]
         assert data["alt"], f"chart {key} has no text alternative"

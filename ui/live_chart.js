@@ -6,8 +6,8 @@
 // the chart is not removed and drawn anew. The cleanup this returns runs when the chart leaves
 // the page.
 //
-// plotly.js is the bundle that ships with the Python plotly package, served by the app
-// (data.src); it is loaded once per page. The app theme comes from the CSS variables Streamlit
+// plotly.js is served by the app in two builds (ui/live_chart.py): data.src names the one this
+// figure needs; each is loaded once per page. The app theme comes from the CSS variables Streamlit
 // sets on the component (--st-text-color, ...): placeholders "#000001".."#000010" in the figure
 // become the theme's categorical colours, and fonts, background and grid take the theme's
 // values wherever the figure sets none.
@@ -15,33 +15,43 @@
 const charts = new WeakMap(); // parentElement -> {div, observer, pending, busy}
 
 // plotly.js arrives gzipped (ui/live_chart.py says why): unpack it, then run it as a script.
+// Each build (data.src) is loaded once per page and kept under its address: a second build
+// replaces window.Plotly, so builds are loaded one after the other and each is taken from
+// window.Plotly as soon as it has run.
+const builds = new Map(); // src -> Promise of that build's Plotly
+let loading = Promise.resolve();
+
 async function fetchPlotly(src) {
+  performance.mark("live-chart:plotly-fetch");
   const response = await fetch(src);
   if (!response.ok) throw new Error("plotly.js could not be loaded from " + src);
   const unpacked = response.body.pipeThrough(new DecompressionStream("gzip"));
   const code = await new Response(unpacked).blob();
   const url = URL.createObjectURL(new Blob([code], {type: "text/javascript"}));
-  await new Promise((resolve, reject) => {
-    const script = document.createElement("script");
-    script.src = url;
-    script.onload = resolve;
-    script.onerror = () => reject(new Error("plotly.js from " + src + " did not run"));
-    document.head.appendChild(script);
-  });
-  URL.revokeObjectURL(url);
-  return window.Plotly;
+  try {
+    return await new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = url;
+      script.onload = () => resolve(window.Plotly);
+      script.onerror = () => reject(new Error("plotly.js from " + src + " did not run"));
+      document.head.appendChild(script);
+    });
+  } finally {
+    URL.revokeObjectURL(url);
+    performance.mark("live-chart:plotly-ready");
+  }
 }
 
 function loadPlotly(src) {
-  if (!window.__attentionExplorerPlotly) {
-    window.__attentionExplorerPlotly = window.Plotly
-      ? Promise.resolve(window.Plotly)
-      : fetchPlotly(src).catch((error) => {
-          window.__attentionExplorerPlotly = null; // the next chart tries again
-          throw error;
-        });
+  if (!builds.has(src)) {
+    const build = loading.then(() => fetchPlotly(src));
+    loading = build.catch(() => undefined);
+    builds.set(src, build.catch((error) => {
+      builds.delete(src); // the next chart tries again
+      throw error;
+    }));
   }
-  return window.__attentionExplorerPlotly;
+  return builds.get(src);
 }
 
 function themeOf(element) {
@@ -138,6 +148,8 @@ async function draw(parentElement, state) {
       const Plotly = await loadPlotly(data.src);
       const figure = themed(data.figure, themeOf(parentElement));
       state.div.setAttribute("aria-label", data.alt || "");
+      if (state.Plotly && state.Plotly !== Plotly) state.Plotly.purge(state.div); // new build
+      state.Plotly = Plotly;
       await Plotly.react(state.div, figure.data, figure.layout, data.config || {});
     }
   } catch (error) {
@@ -158,13 +170,13 @@ export default function ({data, parentElement}) {
     div.style.width = "100%";
     div.style.contain = "inline-size";
     parentElement.appendChild(div);
-    state = {div, pending: null, busy: false, waiting: false, width: 0};
+    state = {div, Plotly: null, pending: null, busy: false, waiting: false, width: 0};
     // Redraw at the new width when the column changes size (sidebar, window, rotation).
     state.observer = new ResizeObserver((entries) => {
       const width = Math.round(entries[0].contentRect.width);
       if (width === state.width) return;
       state.width = width;
-      if (window.Plotly && state.div._fullLayout) window.Plotly.Plots.resize(state.div);
+      if (state.Plotly && state.div._fullLayout) state.Plotly.Plots.resize(state.div);
     });
     state.observer.observe(div);
     charts.set(parentElement, state);
@@ -173,7 +185,7 @@ export default function ({data, parentElement}) {
   draw(parentElement, state);
   return () => {
     state.observer.disconnect();
-    if (window.Plotly) window.Plotly.purge(state.div);
+    if (state.Plotly) state.Plotly.purge(state.div);
     charts.delete(parentElement);
     state.div.remove();
   };

@@ -7,10 +7,17 @@ time in the browser was spent rebuilding charts. This chart is a custom componen
 (st.components.v2) whose identity is its key alone: a rerun sends it the new figure and its
 script (live_chart.js) calls Plotly.react on the same plot div.
 
-plotly.js comes from the Python plotly package (the same version that built the figures): it is
-copied once into the app's static folder (static/, served at app/static/ because
-`server.enableStaticServing` is on in .streamlit/config.toml) and loaded once per page. Where
-that copy cannot be made (a read-only app folder), charts fall back to st.plotly_chart.
+plotly.js is served by the app from its static folder (static/, served at app/static/ because
+`server.enableStaticServing` is on in .streamlit/config.toml) and loaded once per page, in one
+of two builds of the same plotly.js version as the Python package that built the figures:
+- the cartesian build (ui/vendor/plotly-cartesian.min.js, plotly.js's own partial bundle: bar,
+  heatmap, image, scatter and the other 2-D traces), 1.5 MB; a page runs it in a third of
+  the time the full build takes, which a student's first chart waits for;
+- the full build, from the plotly package, for a figure with any other trace (lesson 1's 3-D
+  picture).
+Both are written gzipped (the server would otherwise gzip them again for every page that loads
+them) and unpacked by the page. Where they cannot be written (a read-only app folder), charts
+fall back to st.plotly_chart.
 """
 
 from __future__ import annotations
@@ -28,10 +35,17 @@ import streamlit as st
 ROOT = Path(__file__).resolve().parents[1]
 STATIC_DIR = ROOT / "static"  # Streamlit serves <app folder>/static at <base URL>/app/static/
 PLOTLY_SOURCE = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-# Served gzipped, as the package's version names it: Streamlit's server would otherwise gzip the
-# 4.8 MB file again for every page that loads it (about 0.13 s of its CPU each time); a
-# compressed file it sends as it is, and the page unpacks it (DecompressionStream).
-PLOTLY_JS = f"plotly-{plotly.__version__}.min.js.gz"
+CARTESIAN_SOURCE = Path(__file__).parent / "vendor" / "plotly-cartesian.min.js"
+# The trace types of plotly.js's cartesian bundle (a browser test checks them against it).
+CARTESIAN_TRACES = frozenset(
+    {"bar", "box", "heatmap", "histogram", "histogram2d", "histogram2dcontour", "image", "pie"}
+    | {"contour", "scatter", "scatterternary", "violin"}
+)
+# What the page loads, by build: served file name (gzipped, named by the plotly version), source.
+BUNDLES = {
+    "cartesian": (f"plotly-cartesian-{plotly.__version__}.min.js.gz", CARTESIAN_SOURCE),
+    "full": (f"plotly-{plotly.__version__}.min.js.gz", PLOTLY_SOURCE),
+}
 COMPONENT = "attention_explorer.live_chart"
 SCRIPT = (Path(__file__).with_name("live_chart.js")).read_text(encoding="utf-8")
 
@@ -41,19 +55,19 @@ _served: bool | None = None
 
 
 def plotly_js_served() -> bool:
-    """Make sure the app serves plotly.js (the Python package's bundle, gzipped, in static/).
-    True when it does; False when the file cannot be written. Checked once per process."""
+    """Make sure the app serves both builds of plotly.js (gzipped, in static/). True when it
+    does; False when a file cannot be written. Checked once per process."""
     global _served
     if _served is None:
         with _lock:
             if _served is None:
-                _served = _copy_plotly_js()
+                _served = all(_write_gzipped(name, source) for name, source in BUNDLES.values())
     return _served
 
 
-def _copy_plotly_js() -> bool:
-    target = STATIC_DIR / PLOTLY_JS
-    source = PLOTLY_SOURCE.read_bytes()
+def _write_gzipped(name: str, source_path: Path) -> bool:
+    target = STATIC_DIR / name
+    source = source_path.read_bytes()
     try:
         if target.is_file() and gzip.decompress(target.read_bytes()) == source:
             return True
@@ -69,16 +83,23 @@ def _copy_plotly_js() -> bool:
         return False
 
 
-def plotly_js_url() -> str:
-    """Where the page loads plotly.js from: the app's static route under its base URL."""
+def bundle_for(fig: go.Figure) -> str:
+    """The build of plotly.js that draws `fig`: "cartesian" when it has its trace types only."""
+    return "cartesian" if {trace.type for trace in fig.data} <= CARTESIAN_TRACES else "full"
+
+
+def plotly_js_url(bundle: str = "cartesian") -> str:
+    """Where the page loads this build of plotly.js: the app's static route under its base URL."""
     base = st.get_option("server.baseUrlPath").strip("/")
-    return "/" + "/".join(part for part in (base, "app", "static", PLOTLY_JS) if part)
+    name = BUNDLES[bundle][0]
+    return "/" + "/".join(part for part in (base, "app", "static", name) if part)
 
 
 def draw(fig: go.Figure, key: str, *, config: dict, alt: str | None, container=st) -> None:
     """Draw `fig` under `key` in `container`: the first time as a new chart, afterwards by
     updating the chart already on the page."""
-    data = {"figure": fig.to_json(), "config": config, "alt": alt or "", "src": plotly_js_url()}
+    src = plotly_js_url(bundle_for(fig))
+    data = {"figure": fig.to_json(), "config": config, "alt": alt or "", "src": src}
     if container is st:
         _mount(key=key, data=data, height="content")
     else:

@@ -17,6 +17,8 @@ from browser_helpers import (
 )
 from playwright.sync_api import Page
 
+from ui import live_chart
+
 pytestmark = [pytest.mark.browser, SKIP_WITHOUT_CHROMIUM]
 
 CHARTS = ["query_scores_bar", "weights_heatmap", "scores_heatmap"]
@@ -88,3 +90,53 @@ def test_charts_take_the_app_theme(page: Page, app_url: str) -> None:
     theme = page.evaluate(THEME_SCRIPT, "weights_heatmap")
     assert rgb(theme["paper"]) == rgb(theme["appBackground"]), theme
     assert rgb(theme["font"]) == rgb(theme["appText"]), theme
+
+
+def test_the_cartesian_build_draws_every_trace_type_it_is_chosen_for(
+    page: Page, app_url: str
+) -> None:
+    open_page(page, app_url)
+    wait_charts(page, CHARTS)
+    traces = page.evaluate("() => Object.keys(window.Plotly.PlotSchema.get().traces)")
+    assert set(traces) >= live_chart.CARTESIAN_TRACES, sorted(set(traces))
+    assert "scatter3d" not in traces  # the page loaded the small build only
+
+
+def vectors_type(page: Page) -> str:
+    return page.evaluate(
+        """() => document.querySelector(".st-key-vectors_plot .js-plotly-plot")
+             ._fullData[0].type"""
+    )
+
+
+def test_the_3d_picture_brings_the_full_build_and_the_2d_charts_still_update(
+    page: Page, app_url: str
+) -> None:
+    open_page(page, app_url)
+    wait_charts(page, [*CHARTS, "vectors_plot"])
+    switch = page.get_by_text("Draw in 3-D (drag to turn it)")
+    for expected in ("scatter3d", "scatter"):
+        runs = script_runs(page)
+        switch.click()
+        wait_idle(page, since=runs)
+        page.wait_for_function(
+            """(type) => {
+              const plot = document.querySelector(".st-key-vectors_plot .js-plotly-plot");
+              return plot && plot._fullData && plot._fullData[0].type === type;
+            }""",
+            arg=expected,
+        )
+    before = read_chart(page, "weights_heatmap")["traces"][0]["z"]
+    runs = script_runs(page)
+    edit_editor_cell(page, row=2, col=2, value="1.5")
+    wait_idle(page, since=runs)
+    page.wait_for_function(
+        """(before) => {
+          const plot = document.querySelector(".st-key-weights_heatmap .js-plotly-plot");
+          return JSON.stringify(plot._fullData[0].z.map((row) => Array.from(row)))
+            !== JSON.stringify(before);
+        }""",
+        arg=before,
+    )
+    wait_rendered(page)
+    assert vectors_type(page) == "scatter"
