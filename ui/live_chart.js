@@ -8,9 +8,9 @@
 //
 // plotly.js is served by the app in two builds (ui/live_chart.py): data.src names the one this
 // figure needs; each is loaded once per page. The app theme comes from the CSS variables Streamlit
-// sets on the component (--st-text-color, ...): placeholders "#000001".."#000010" in the figure
-// become the theme's categorical colours, and fonts, background and grid take the theme's
-// values wherever the figure sets none.
+// sets on the component (--st-text-color, ...): the placeholders "#000001".."#000010" of the
+// figure's colorway become the theme's categorical colours, and fonts, background and grid take
+// the theme's values wherever the figure sets none.
 
 const charts = new WeakMap(); // parentElement -> {div, observer, pending, busy}
 
@@ -104,12 +104,22 @@ function fill(target, defaults) {
   return target;
 }
 
-function themed(figureJson, theme) {
-  let text = figureJson;
-  theme.categorical.forEach((colour, i) => {
-    if (colour) text = text.replaceAll("#0000" + String(i + 1).padStart(2, "0"), colour);
+// Streamlit's template names its categorical colours "#000001".."#000010" (its frontend swaps
+// in the theme's); only colour lists are swapped here, never text such as a token's label.
+function themedColours(colours, theme) {
+  return colours.map((colour) => {
+    const match = /^#0000(0[1-9]|10)$/.exec(colour);
+    return (match && theme.categorical[Number(match[1]) - 1]) || colour;
   });
-  const figure = JSON.parse(text);
+}
+
+function themed(figureJson, theme) {
+  const figure = JSON.parse(figureJson);
+  for (const holder of [figure.layout, figure.layout?.template?.layout]) {
+    if (holder && Array.isArray(holder.colorway)) {
+      holder.colorway = themedColours(holder.colorway, theme);
+    }
+  }
   const layout = figure.layout || {};
   const defaults = themeLayout(theme);
   fill(layout, defaults);
@@ -153,6 +163,8 @@ async function draw(parentElement, state) {
       await Plotly.react(state.div, figure.data, figure.layout, data.config || {});
     }
   } catch (error) {
+    if (state.Plotly) state.Plotly.purge(state.div); // the next figure starts a new plot
+    state.Plotly = null;
     state.div.textContent = "This chart could not be drawn: " + error.message;
   } finally {
     state.busy = false;

@@ -140,3 +140,25 @@ def test_the_3d_picture_brings_the_full_build_and_the_2d_charts_still_update(
     )
     wait_rendered(page)
     assert vectors_type(page) == "scatter"
+
+
+def test_a_token_that_looks_like_a_theme_colour_stays_as_typed(page: Page, app_url: str) -> None:
+    """The script swaps Streamlit's colour placeholders ("#000001".."#000010") in the figure's
+    colour list only, never in text: a token spelled like one is drawn as typed."""
+    open_page(page, app_url)
+    wait_charts(page, ["weights_heatmap"])
+    before = read_chart(page, "weights_heatmap")["traces"][0]["z"]
+    box = page.locator("[data-testid=stSidebar] input[aria-label^='Tokens']")
+    runs = script_runs(page)
+    box.fill("#000001 #000010 cat")
+    box.press("Enter")
+    wait_idle(page, since=runs)
+    page.wait_for_function(
+        """(before) => {
+          const plot = document.querySelector(".st-key-weights_heatmap .js-plotly-plot");
+          return plot._fullData[0].z.length !== before.length;
+        }""",
+        arg=before,
+    )
+    labels = read_chart(page, "weights_heatmap")["traces"][0]["y"]
+    assert labels == ["1: #000001", "2: #000010", "3: cat"]
