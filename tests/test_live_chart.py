@@ -1,6 +1,7 @@
-"""Charts that update in place (ui/live_chart.py): plotly.js served by the app from the plotly
-package, every page's charts drawn by the component with their download name and text
-alternative, and st.plotly_chart as the fallback when plotly.js cannot be served."""
+"""Charts that update in place (ui/live_chart.py): plotly.js served by the app (the vendored
+cartesian build and the plotly package's full build), every page's charts drawn by the
+component with their download name and text alternative, and st.plotly_chart as the fallback
+when plotly.js cannot be served."""
 
 from __future__ import annotations
 

@@ -2,17 +2,18 @@
 //
 // Streamlit calls this function when the chart first appears and again, on the same
 // parentElement, each time a rerun sends it a new figure. The first call creates the plot
-// div; later calls hand the new figure to Plotly.react, which changes only what differs, so
-// the chart is not removed and drawn anew. The cleanup this returns runs when the chart leaves
+// div; every call hands the figure to Plotly.react (on the new div, a first draw; later, it
+// changes only what differs), so the chart is not removed and drawn anew. The cleanup this returns runs when the chart leaves
 // the page.
 //
 // plotly.js is served by the app in two builds (ui/live_chart.py): data.src names the one this
-// figure needs; each is loaded once per page. The app theme comes from the CSS variables Streamlit
+// figure needs; each is loaded at most once per page. The app theme comes from the CSS variables Streamlit
 // sets on the component (--st-text-color, ...): the placeholders "#000001".."#000010" of the
 // figure's colorway become the theme's categorical colours, and fonts, background and grid take
 // the theme's values wherever the figure sets none.
 
-const charts = new WeakMap(); // parentElement -> {div, observer, pending, busy}
+// parentElement -> {div, Plotly (the build that drew it), observer, pending, busy, waiting, width}
+const charts = new WeakMap();
 
 // plotly.js arrives gzipped (ui/live_chart.py says why): unpack it, then run it as a script.
 // Each build (data.src) is loaded once per page and kept under its address: a second build

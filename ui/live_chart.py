@@ -2,17 +2,18 @@
 
 Why: st.plotly_chart's element identity includes its figure, so after an edit every changed
 chart is a new element, which the page removes and draws anew (twice: once before its width is
-known, once at its width). A lesson changes five or six charts per edit, so most of an edit's
+known, once at its width). A lesson changes up to six charts per edit, so most of an edit's
 time in the browser was spent rebuilding charts. This chart is a custom component
 (st.components.v2) whose identity is its key alone: a rerun sends it the new figure and its
 script (live_chart.js) calls Plotly.react on the same plot div.
 
 plotly.js is served by the app from its static folder (static/, served at app/static/ because
-`server.enableStaticServing` is on in .streamlit/config.toml) and loaded once per page, in one
-of two builds of the same plotly.js version as the Python package that built the figures:
+`server.enableStaticServing` is on in .streamlit/config.toml), in two builds of the plotly.js
+version of the Python package that built the figures, each loaded at most once per page:
 - the cartesian build (ui/vendor/plotly-cartesian.min.js, plotly.js's own partial bundle: bar,
-  heatmap, image, scatter and the other 2-D traces), 1.5 MB; a page runs it in a third of
-  the time the full build takes, which a student's first chart waits for;
+  heatmap, image, scatter and the other 2-D traces), 1.5 MB; a page runs it in about half the
+  time the full build takes (0.5 s against 0.95 s here), and a student's first chart waits
+  for it;
 - the full build, from the plotly package, for a figure with any other trace (lesson 1's 3-D
   picture).
 Both are written gzipped (the server would otherwise gzip them again for every page that loads

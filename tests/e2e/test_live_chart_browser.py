@@ -83,8 +83,9 @@ def rgb(colour: str) -> tuple[int, int, int]:
 
 
 def test_charts_take_the_app_theme(page: Page, app_url: str) -> None:
-    """The chart's background and text are the app's (read from the theme's CSS variables;
-    the script's fallbacks, white and #31333f, differ from this theme's text colour)."""
+    """The chart's background and text are the app's, read from the theme's CSS variables. The
+    script's text fallback (#31333f) differs from this theme's text colour (rgb(47, 45, 43) in
+    Streamlit 1.67's light theme), so the text check fails if the variables are not read."""
     open_page(page, app_url)
     wait_charts(page, ["weights_heatmap"])
     theme = page.evaluate(THEME_SCRIPT, "weights_heatmap")
