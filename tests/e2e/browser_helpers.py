@@ -142,6 +142,19 @@ def read_chart(page: Page, key: str) -> dict[str, Any] | None:
     return page.evaluate(READ_CHART_SCRIPT, key)
 
 
+def wait_heatmap_z(page: Page, key: str, changed_from: list[list[float]]) -> None:
+    """Wait until the heatmap's drawn z is no longer `changed_from` (the rerun redrew it)."""
+    page.wait_for_function(
+        """([key, before]) => {
+          const plot = document.querySelector(".st-key-" + key + " .js-plotly-plot");
+          if (!plot || !plot._fullData) return false;
+          const z = plot._fullData[0].z.map((row) => Array.from(row));
+          return JSON.stringify(z) !== JSON.stringify(before);
+        }""",
+        arg=[key, changed_from],
+    )
+
+
 def exception_texts(page: Page) -> list[str]:
     """The text of every Streamlit exception box on the page."""
     return page.locator(EXCEPTION).all_inner_texts()

@@ -27,6 +27,7 @@ from browser_helpers import (
     script_runs,
     url_path,
     wait_charts,
+    wait_heatmap_z,
     wait_idle,
     wait_rendered,
 )
@@ -85,19 +86,6 @@ def heatmap_z(page: Page, key: str) -> list[list[float]]:
     chart = read_chart(page, key)
     assert chart is not None, f"chart {key} is not drawn"
     return chart["traces"][0]["z"]
-
-
-def wait_heatmap_z(page: Page, key: str, changed_from: list[list[float]]) -> None:
-    """Wait until the heatmap's drawn z is no longer `changed_from` (the rerun redrew it)."""
-    page.wait_for_function(
-        """([key, before]) => {
-          const plot = document.querySelector(".st-key-" + key + " .js-plotly-plot");
-          if (!plot || !plot._fullData) return false;
-          const z = plot._fullData[0].z.map((row) => Array.from(row));
-          return JSON.stringify(z) !== JSON.stringify(before);
-        }""",
-        arg=[key, changed_from],
-    )
 
 
 def open_home(page: Page, url: str, charts: Sequence[str] = tuple(HOME_CHARTS)) -> None:

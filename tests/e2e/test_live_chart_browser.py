@@ -12,6 +12,7 @@ from browser_helpers import (
     read_chart,
     script_runs,
     wait_charts,
+    wait_heatmap_z,
     wait_idle,
     wait_rendered,
 )
@@ -44,14 +45,7 @@ def test_an_edit_changes_the_charts_already_on_the_page(page: Page, app_url: str
     runs = script_runs(page)
     edit_editor_cell(page, row=0, col=1, value="1.5")
     wait_idle(page, since=runs)
-    page.wait_for_function(
-        """(before) => {
-          const plot = document.querySelector(".st-key-weights_heatmap .js-plotly-plot");
-          return JSON.stringify(plot._fullData[0].z.map((row) => Array.from(row)))
-            !== JSON.stringify(before);
-        }""",
-        arg=before["traces"][0]["z"],
-    )
+    wait_heatmap_z(page, "weights_heatmap", changed_from=before["traces"][0]["z"])
     wait_rendered(page)
     # The same plot elements, with new numbers: nothing was removed and drawn anew.
     assert page.evaluate(MARKED_SCRIPT, CHARTS) == CHARTS
@@ -131,14 +125,7 @@ def test_the_3d_picture_brings_the_full_build_and_the_2d_charts_still_update(
     runs = script_runs(page)
     edit_editor_cell(page, row=2, col=2, value="1.5")
     wait_idle(page, since=runs)
-    page.wait_for_function(
-        """(before) => {
-          const plot = document.querySelector(".st-key-weights_heatmap .js-plotly-plot");
-          return JSON.stringify(plot._fullData[0].z.map((row) => Array.from(row)))
-            !== JSON.stringify(before);
-        }""",
-        arg=before,
-    )
+    wait_heatmap_z(page, "weights_heatmap", changed_from=before)
     wait_rendered(page)
     assert vectors_type(page) == "scatter"
 
