@@ -24,13 +24,14 @@ def static_dir(tmp_path, monkeypatch):
     """live_chart's static folder moved to a temporary one, served state forgotten."""
     folder = tmp_path / "static"
     monkeypatch.setattr(live_chart, "STATIC_DIR", folder)
-    monkeypatch.setattr(live_chart, "_served", None)
+    monkeypatch.setattr(live_chart, "_served", {})
     return folder
 
 
 def test_serves_both_builds_gzipped(static_dir):
-    assert live_chart.plotly_js_served() is True
     for bundle, (name, source) in live_chart.BUNDLES.items():
+        assert not (static_dir / name).exists()  # written when a figure first needs it
+        assert live_chart.plotly_js_served(bundle) is True
         served = static_dir / name
         assert gzip.decompress(served.read_bytes()) == source.read_bytes(), bundle
         assert served.stat().st_size < source.stat().st_size / 2
@@ -75,8 +76,9 @@ def test_says_so_when_the_copy_cannot_be_written(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     monkeypatch.setattr(live_chart, "STATIC_DIR", blocker / "static")  # parent is a file
-    monkeypatch.setattr(live_chart, "_served", None)
-    assert live_chart.plotly_js_served() is False
+    monkeypatch.setattr(live_chart, "_served", {})
+    assert live_chart.plotly_js_served("cartesian") is False
+    assert live_chart.plotly_js_served("full") is False
 
 
 @pytest.mark.parametrize(
@@ -148,8 +150,27 @@ def test_an_edit_keeps_each_chart_s_identity_and_changes_its_figure():
 
 def test_falls_back_to_st_plotly_chart_with_the_same_figures(monkeypatch):
     live = charts(open_app())
-    monkeypatch.setattr(live_chart, "_served", False)
+    monkeypatch.setattr(live_chart, "_served", {"cartesian": False, "full": False})
     at = open_app()
     assert not live_elements(at)
     assert charts(at) == live
     assert len(at.get("plotly_chart")) == len(live)
+
+
+def test_only_a_figure_whose_build_cannot_be_served_falls_back(monkeypatch):
+    """The full build (for the 3-D picture) cannot be written, the cartesian one can: the 3-D
+    picture is an st.plotly_chart and every other chart is still drawn in place."""
+    monkeypatch.setattr(live_chart, "_served", {"cartesian": True, "full": False})
+    at = open_app()
+    at.toggle(key="w_vectors_3d").set_value(True).run()
+    assert not at.exception
+    assert [user_key(e.proto.id) for e in at.get("plotly_chart")] == ["vectors_plot"]
+    assert json.loads(live_chart.figure_json(at.get("plotly_chart")[0]))["data"][0]["type"] == (
+        "scatter3d"
+    )
+    assert "vectors_plot" not in live_elements(at)
+    assert len(live_elements(at)) >= 4
+
+
+def user_key(element_id: str) -> str:
+    return element_id.rsplit("-", 1)[-1]

@@ -16,9 +16,9 @@ version of the Python package that built the figures, each loaded at most once p
   for it;
 - the full build, from the plotly package, for a figure with any other trace (lesson 1's 3-D
   picture).
-Both are written gzipped (the server would otherwise gzip them again for every page that loads
-them) and unpacked by the page. Where they cannot be written (a read-only app folder), charts
-fall back to st.plotly_chart.
+Each is written gzipped when a figure first needs it (the server would otherwise gzip it again
+for every page that loads it) and unpacked by the page. A figure whose build cannot be written
+(a read-only app folder) falls back to st.plotly_chart.
 """
 
 from __future__ import annotations
@@ -52,18 +52,19 @@ SCRIPT = (Path(__file__).with_name("live_chart.js")).read_text(encoding="utf-8")
 
 _mount = st.components.v2.component(COMPONENT, js=SCRIPT, isolate_styles=False)
 _lock = threading.Lock()
-_served: bool | None = None
+_served: dict[str, bool] = {}  # build -> whether static/ serves it
 
 
-def plotly_js_served() -> bool:
-    """Make sure the app serves both builds of plotly.js (gzipped, in static/). True when it
-    does; False when a file cannot be written. Checked once per process."""
-    global _served
-    if _served is None:
+def plotly_js_served(bundle: str = "cartesian") -> bool:
+    """Make sure the app serves this build of plotly.js (gzipped, in static/). True when it
+    does; False when its file cannot be written. Checked once per process and build, when a
+    figure first needs it: a server's first run writes (or checks) the cartesian build only,
+    9-52 ms, and the full build (43-174 ms) waits for a 3-D picture."""
+    if bundle not in _served:
         with _lock:
-            if _served is None:
-                _served = all(_write_gzipped(name, source) for name, source in BUNDLES.values())
-    return _served
+            if bundle not in _served:
+                _served[bundle] = _write_gzipped(*BUNDLES[bundle])
+    return _served[bundle]
 
 
 def _write_gzipped(name: str, source_path: Path) -> bool:
@@ -96,16 +97,21 @@ def plotly_js_url(bundle: str = "cartesian") -> str:
     return "/" + "/".join(part for part in (base, "app", "static", name) if part)
 
 
-def draw(fig: go.Figure, key: str, *, config: dict, alt: str | None, container=st) -> None:
+def draw(fig: go.Figure, key: str, *, config: dict, alt: str | None, container=st) -> bool:
     """Draw `fig` under `key` in `container`: the first time as a new chart, afterwards by
-    updating the chart already on the page."""
-    src = plotly_js_url(bundle_for(fig))
+    updating the chart already on the page. False, drawing nothing, when the app cannot serve
+    the build of plotly.js the figure needs (then the caller draws it another way)."""
+    bundle = bundle_for(fig)
+    if not plotly_js_served(bundle):
+        return False
+    src = plotly_js_url(bundle)
     data = {"figure": fig.to_json(), "config": config, "alt": alt or "", "src": src}
     if container is st:
         _mount(key=key, data=data, height="content")
     else:
         with container:
             _mount(key=key, data=data, height="content")
+    return True
 
 
 def spec_of(kind: str, proto) -> str | None:
@@ -124,5 +130,6 @@ def figure_json(element) -> str | None:
 
 
 def chart_elements(at) -> list:
-    """Every chart element (see figure_json) of a streamlit.testing AppTest, in page order."""
+    """Every chart element (see figure_json) of a streamlit.testing AppTest: st.plotly_chart
+    ones first, then in-place ones, each in page order."""
     return [e for e in at.get("plotly_chart") + at.get("bidi_component") if figure_json(e)]

@@ -39,9 +39,7 @@ def plot(fig: go.Figure, key: str, filename: str | None = None, container=st) ->
         "displaylogo": False,
         "toImageButtonOptions": {"format": "png", "filename": filename or key, "scale": 2},
     }
-    if live_chart.plotly_js_served():
-        live_chart.draw(fig, key, config=config, alt=alt, container=container)
-    else:
+    if not live_chart.draw(fig, key, config=config, alt=alt, container=container):
         container.plotly_chart(fig, key=key, alt=alt, config=config)
 
 
