@@ -2,9 +2,9 @@
 //
 // Streamlit calls this function when the chart first appears and again, on the same
 // parentElement, each time a rerun sends it a new figure. The first call creates the plot
-// div; every call hands the figure to Plotly.react (on the new div, a first draw; later, it
-// changes only what differs), so the chart is not removed and drawn anew. The cleanup this returns runs when the chart leaves
-// the page.
+// div; the figure goes to Plotly.react (on the new div, a first draw; later, it changes only
+// what differs), so the chart is not removed and drawn anew, and only while the chart is on
+// screen or near it (NEAR, below). The cleanup this returns runs when the chart leaves the page.
 //
 // plotly.js is served by the app in two builds (ui/live_chart.py): data.src names the one this
 // figure needs; each is loaded at most once per page. The app theme comes from the CSS variables Streamlit
@@ -12,7 +12,8 @@
 // figure's colorway become the theme's categorical colours, and fonts, background and grid take
 // the theme's values wherever the figure sets none.
 
-// parentElement -> {div, Plotly (the build that drew it), observer, pending, busy, waiting, width}
+// parentElement -> {div, Plotly (the build that drew it), observer, nearness, pending, busy, near,
+// width}
 const charts = new WeakMap();
 
 // plotly.js arrives gzipped (ui/live_chart.py says why): unpack it, then run it as a script.
@@ -133,35 +134,66 @@ function themed(figureJson, theme) {
   return {data: figure.data || [], layout};
 }
 
-// A chart inside a closed expander is not laid out: drawn now, it would take Plotly's default
-// width. It is drawn when the expander opens instead.
-function drawWhenShown(parentElement, state) {
-  const details = state.div.closest("details");
-  if (!details || state.waiting) return false;
-  state.waiting = true;
-  details.addEventListener("toggle", function opened() {
-    if (!details.open) return;
-    details.removeEventListener("toggle", opened);
-    state.waiting = false;
-    draw(parentElement, state);
-  });
-  return true;
+// A chart is drawn only while it is on screen or within one screen of it (NEAR, above or below):
+// an edit redraws the charts a student can see, and a chart further down the page gets its
+// newest figure as it comes near. A chart inside a closed expander or a hidden tab has no box
+// on the page, so it is drawn when it is opened (drawn while hidden, it would take Plotly's
+// default width). The plot div says what it holds: data-pending while a figure waits to be
+// drawn, data-waiting while it waits because it is out of view.
+const NEAR = "100% 0px";
+const plots = new WeakMap(); // plot div -> {parentElement, state}
+const observers = new Map(); // scrolling element -> its IntersectionObserver
+
+function nearness(div) {
+  // Streamlit scrolls its main area, not the document: the margin is taken around the element
+  // that scrolls (a margin around the window would be clipped by it).
+  let root = div.parentElement;
+  while (root && !/(auto|scroll)/.test(getComputedStyle(root).overflowY)) {
+    root = root.parentElement;
+  }
+  root = root || null;
+  if (!observers.has(root)) {
+    observers.set(root, new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        const chart = plots.get(entry.target);
+        if (!chart) continue;
+        chart.state.near = entry.isIntersecting;
+        if (chart.state.near) draw(chart.parentElement, chart.state);
+        else mark(chart.state);
+      }
+    }, {root, rootMargin: NEAR}));
+  }
+  return observers.get(root);
 }
 
-async function draw(parentElement, state) {
-  if (state.busy || state.waiting) return;
-  if (!state.div.checkVisibility() && drawWhenShown(parentElement, state)) return;
+// Printing draws every chart with its newest figure first.
+window.addEventListener("beforeprint", () => {
+  for (const div of document.querySelectorAll(".ae-live-chart[data-waiting]")) {
+    const chart = plots.get(div);
+    if (chart) draw(chart.parentElement, chart.state, true);
+  }
+});
+
+function mark(state) {
+  state.div.toggleAttribute("data-pending", state.pending !== null);
+  state.div.toggleAttribute("data-waiting", state.pending !== null && state.near === false);
+}
+
+async function draw(parentElement, state, always = false) {
+  mark(state);
+  if (state.busy || !(state.near === true || always)) return;
   state.busy = true;
   try {
     while (state.pending) {
       const data = state.pending;
-      state.pending = null;
       const Plotly = await loadPlotly(data.src);
+      if (!(state.near === true || always)) break; // went out of view while plotly.js loaded
+      state.pending = null;
       const figure = themed(data.figure, themeOf(parentElement));
-      state.div.setAttribute("aria-label", data.alt || "");
       if (state.Plotly && state.Plotly !== Plotly) state.Plotly.purge(state.div); // new build
       state.Plotly = Plotly;
       await Plotly.react(state.div, figure.data, figure.layout, data.config || {});
+      state.div.style.minHeight = "";
     }
   } catch (error) {
     if (state.Plotly) state.Plotly.purge(state.div); // the next figure starts a new plot
@@ -169,6 +201,7 @@ async function draw(parentElement, state) {
     state.div.textContent = "This chart could not be drawn: " + error.message;
   } finally {
     state.busy = false;
+    mark(state);
   }
 }
 
@@ -183,7 +216,7 @@ export default function ({data, parentElement}) {
     div.style.width = "100%";
     div.style.contain = "inline-size";
     parentElement.appendChild(div);
-    state = {div, Plotly: null, pending: null, busy: false, waiting: false, width: 0};
+    state = {div, Plotly: null, pending: null, busy: false, near: null, width: 0};
     // Redraw at the new width when the column changes size (sidebar, window, rotation).
     state.observer = new ResizeObserver((entries) => {
       const width = Math.round(entries[0].contentRect.width);
@@ -193,10 +226,20 @@ export default function ({data, parentElement}) {
     });
     state.observer.observe(div);
     charts.set(parentElement, state);
+    plots.set(div, {parentElement, state});
+    state.nearness = nearness(div);
+    state.nearness.observe(div); // its first report says whether to draw now
   }
   state.pending = data;
+  state.div.setAttribute("aria-label", data.alt || ""); // the newest figure's text, drawn or not
+  if (!state.div._fullLayout) {
+    // Until it is first drawn, the chart holds its figure's height: the charts below it stay
+    // where they will be, so the right ones are found near the screen.
+    if (data.height) state.div.style.minHeight = data.height + "px";
+  }
   draw(parentElement, state);
   return () => {
+    state.nearness.unobserve(state.div);
     state.observer.disconnect();
     if (state.Plotly) state.Plotly.purge(state.div);
     charts.delete(parentElement);

@@ -5,7 +5,10 @@ chart is a new element, which the page removes and draws anew (twice: once befor
 known, once at its width). A lesson changes up to six charts per edit, so most of an edit's
 time in the browser was spent rebuilding charts. This chart is a custom component
 (st.components.v2) whose identity is its key alone: a rerun sends it the new figure and its
-script (live_chart.js) calls Plotly.react on the same plot div.
+script (live_chart.js) calls Plotly.react on the same plot div. Only the charts on screen or
+within one screen of it are drawn: a chart further down the page keeps its newest figure and
+draws it as it comes near (and before printing), so an edit costs the browser the charts a
+student can see.
 
 plotly.js is served by the app from its static folder (static/, served at app/static/ because
 `server.enableStaticServing` is on in .streamlit/config.toml), in two builds of the plotly.js
@@ -105,7 +108,13 @@ def draw(fig: go.Figure, key: str, *, config: dict, alt: str | None, container=s
     if not plotly_js_served(bundle):
         return False
     src = plotly_js_url(bundle)
-    data = {"figure": fig.to_json(), "config": config, "alt": alt or "", "src": src}
+    data = {
+        "figure": fig.to_json(),
+        "config": config,
+        "alt": alt or "",
+        "src": src,
+        "height": fig.layout.height,  # kept free on the page until the chart is first drawn
+    }
     if container is st:
         _mount(key=key, data=data, height="content")
     else:

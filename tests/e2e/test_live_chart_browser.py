@@ -150,3 +150,62 @@ def test_a_token_that_looks_like_a_theme_colour_stays_as_typed(page: Page, app_u
     )
     labels = read_chart(page, "weights_heatmap")["traces"][0]["y"]
     assert labels == ["1: #000001", "2: #000010", "3: cat"]
+
+
+# Each in-place chart of lesson 1: [key, drawn (has a plot), waiting (a figure it has not drawn
+# because it is out of view)].
+CHART_STATES_SCRIPT = """
+() => [...document.querySelectorAll(".ae-live-chart")].map((plot) => [
+  plot.closest("[class*='st-key-']").className.match(/st-key-(\\S+)/)[1],
+  !!plot._fullLayout,
+  plot.hasAttribute("data-waiting"),
+])
+"""
+SCROLL_MAIN_SCRIPT = "(y) => document.querySelector('[data-testid=stMain]').scrollTo(0, y)"
+
+
+def test_charts_far_from_the_screen_are_drawn_when_they_come_near(page: Page, app_url: str) -> None:
+    """An edit redraws the charts on screen or within a screen of it; a chart further down keeps
+    the new figure and draws it when it is scrolled near, and printing draws every chart."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    open_page(page, app_url)
+    wait_charts(page, ["query_scores_bar"])
+    page.wait_for_function(
+        "() => document.querySelector('.st-key-weights_heatmap .ae-live-chart[data-waiting]')"
+    )
+    states = {key: (drawn, waiting) for key, drawn, waiting in page.evaluate(CHART_STATES_SCRIPT)}
+    assert states["query_scores_bar"] == (True, False)  # near the top: drawn
+    assert states["weights_heatmap"] == (False, True)  # far below: waits, never drawn yet
+    before = read_chart(page, "weights_heatmap")  # scrolls it near: now it is drawn
+    assert before is not None
+
+    page.evaluate(SCROLL_MAIN_SCRIPT, 0)
+    runs = script_runs(page)
+    edit_editor_cell(page, row=0, col=1, value="1.5")
+    wait_idle(page, since=runs)
+    wait_rendered(page)
+    page.wait_for_function(
+        "() => document.querySelector('.st-key-weights_heatmap .ae-live-chart')"
+        ".hasAttribute('data-waiting')"
+    )
+    # Still the old numbers: the heatmap is far from the screen.
+    stale = page.evaluate(
+        "() => Array.from(document.querySelector('.st-key-weights_heatmap .js-plotly-plot')"
+        "._fullData[0].z[0])"
+    )
+    assert stale == before["traces"][0]["z"][0]
+    # Scrolled near, it draws the edit's figure.
+    wait_heatmap_z(page, "weights_heatmap", changed_from=before["traces"][0]["z"])
+
+    page.evaluate(SCROLL_MAIN_SCRIPT, 0)
+    runs = script_runs(page)
+    edit_editor_cell(page, row=1, col=1, value="-0.5")
+    wait_idle(page, since=runs)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.ae-live-chart[data-waiting]').length > 0"
+    )
+    page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.ae-live-chart[data-pending]').length === 0"
+    )
+    assert all(drawn for _, drawn, _ in page.evaluate(CHART_STATES_SCRIPT))
