@@ -203,6 +203,9 @@ async def open_app(browser: Any, app: common.Server, page: Page, T: int) -> tupl
     else:
         path = share_path(page.path, T) if page.sized else page.path
         student = await open_student(browser, app, path, page.chart)
+    # After each edit the student looks at the page's chart: one far below the edited widget
+    # is drawn when it comes into view, and that draw counts (common.ARM_DRAWS_SCRIPT).
+    student.watch = page.chart
     try:
         if page.t_chart:
             T = int(await student.page.evaluate(HEATMAP_ROWS_SCRIPT, page.t_chart))
@@ -329,7 +332,8 @@ async def measure_case(
         app_target, T = await open_app(browser, app, page, T)
         targets.append(app_target)
         targets.append(await open_floor(browser, floor, min(T, FLOOR_MAX_T)))
-        keys = ("picture", "first", "charts", "draws", "new_plots", "server_cpu", "page_cpu")
+        keys = ("picture", "first", "charts", "draws", "new_plots", "waiting")
+        keys += ("server_cpu", "page_cpu")
         figures: dict[tuple[str, str], list[float]] = {
             (t.name, key): [] for t in targets for key in (*keys, "late")
         }
@@ -374,7 +378,8 @@ async def measure_case(
         f"app first chart {med('app', 'first'):,.0f} ms, last chart "
         f"{med('app', 'picture'):,.0f} ms ({common.spread(app_pic) if app_pic else 'n = 0'}), "
         f"charts drawn {med('app', 'charts'):.0f} ({med('app', 'draws'):.0f} draws, "
-        f"{med('app', 'new_plots'):.0f} new plot elements); "
+        f"{med('app', 'new_plots'):.0f} new plot elements), "
+        f"{med('app', 'waiting'):.0f} waiting out of view; "
         f"floor {med('floor', 'picture'):,.0f} ms"
         + (
             f" ({common.spread(figures['floor', 'picture'])})"

@@ -98,6 +98,9 @@ class Student:
     switch_ms: list[float] = field(default_factory=list)
     closing: bool = False
     step: str = ""  # what the current edit is doing, for error reports
+    # The key of the chart the student looks at after an edit (timed_draws): an in-place chart
+    # out of view is scrolled into view once it holds the edit's figure.
+    watch: str | None = None
     # Awaited after the clock is armed, just before the edit is committed (bench_browser.py
     # reads CPU counters there).
     before_commit: Callable[[], Awaitable[None]] | None = None
@@ -251,7 +254,9 @@ class Student:
         page = self.page
 
         async def arm() -> None:
-            await page.evaluate(common.ARM_DRAWS_SCRIPT, [trigger, quiet_ms, common.NO_DRAW_MS])
+            await page.evaluate(
+                common.ARM_DRAWS_SCRIPT, [trigger, quiet_ms, common.NO_DRAW_MS, self.watch]
+            )
 
         async def finish() -> dict:
             self.step = "wait for the last chart"

@@ -79,7 +79,8 @@ RENDERED_SCRIPT = """
     return plot && plot._fullData && plot._fullData.length > 0;
   })
   && [...document.querySelectorAll(".ae-live-chart")].every((plot) =>
-    !plot.checkVisibility() || (plot._fullData && plot._fullData.length > 0
+    plot.hasAttribute("data-waiting") || !plot.checkVisibility()
+    || (plot._fullData && plot._fullData.length > 0
       && Math.abs(plot._fullLayout.width - plot.getBoundingClientRect().width) <= 1))
 """
 # Click the sidebar link whose text ends with `label`. (CLICK_SIDEBAR_LINK_SCRIPT finds a link
@@ -94,11 +95,15 @@ CLICK_SIDEBAR_LABEL_SCRIPT = """
   return true;
 }
 """
-# True once the chart with st.plotly_chart key `key` is drawn.
+# True once the chart with key `key` is drawn with its newest figure. An in-place chart waiting
+# out of view (ui/live_chart.js) is scrolled into view first.
 CHART_DRAWN_SCRIPT = """
 (key) => {
+  const chart = document.querySelector(".st-key-" + key + " .ae-live-chart");
+  if (chart && chart.hasAttribute("data-waiting")) chart.scrollIntoView({block: "nearest"});
   const plot = document.querySelector(".st-key-" + key + " .js-plotly-plot");
-  return !!(plot && plot._fullData && plot._fullData.length > 0);
+  return !!(plot && plot._fullData && plot._fullData.length > 0
+            && !plot.hasAttribute("data-pending"));
 }
 """
 # True when the data editor's cell `id` ("glide-cell-<col>-<row>") is selected.
@@ -109,12 +114,17 @@ CELL_SELECTED_SCRIPT = (
 # goes down when trigger is "enter"; the pointer is released on a listbox option when it is
 # "option"). t1: the chart with key `key` holds other numbers in _fullData[0][field] than at
 # arming (a MutationObserver and a 16 ms timer watch it). running / idle: the script run seen
-# starting and ending in the page (stApp's data-test-script-state), after t0.
+# starting and ending in the page (stApp's data-test-script-state), after t0. An in-place chart
+# far from the screen (ui/live_chart.js) is drawn when it comes near: after t0 the student
+# scrolls it into view, as one would to look at it.
 ARM_EDIT_SCRIPT = """
 ([key, field, trigger]) => {
   const selector = ".st-key-" + key + " .js-plotly-plot";
-  const current = () => {
+  const current = (look) => {
     const plot = document.querySelector(selector);
+    if (look && plot && plot.hasAttribute("data-waiting")) {
+      plot.scrollIntoView({block: "nearest"});
+    }
     return plot && plot._fullData && plot._fullData[0] ? plot._fullData[0][field] : null;
   };
   const text = (v) => v == null ? "" : JSON.stringify(
@@ -125,7 +135,7 @@ ARM_EDIT_SCRIPT = """
   window.__edit = edit;
   const check = () => {
     if (edit.t0 === null || edit.t1 !== null) return;
-    const value = current();
+    const value = current(true);
     if (value && value !== edit.last) {
       edit.last = value;
       if (text(value) !== edit.before) {
@@ -222,8 +232,11 @@ PLOT_DRAW_HOOK_SCRIPT = """
 # run ended) and comes with `error`: an edit that changed nothing must not read as a fast one.
 # A 50 ms timer checks; it stops when done or at EDIT_DRAWS_STOP_SCRIPT. Draws after `done`
 # are counted in `late` (EDIT_LATE_DRAWS_SCRIPT): a check that the quiet window was long enough.
+# `watch`: the key of the chart the student looks at (or null). An in-place chart far from the
+# screen is drawn when it comes near (ui/live_chart.js): once it holds the edit's figure and
+# waits, it is scrolled into view, and what that draws is part of the edit.
 ARM_DRAWS_SCRIPT = """
-([trigger, quietMs, noDrawMs]) => {
+([trigger, quietMs, noDrawMs, watch]) => {
   if (window.__draws && window.__draws.stop) window.__draws.stop();
   const app = document.querySelector("[data-testid=stApp]");
   const before = new Set(document.querySelectorAll(".js-plotly-plot"));
@@ -265,6 +278,10 @@ ARM_DRAWS_SCRIPT = """
   window.addEventListener("click", onPointer, true);
   const check = () => {
     if (rec.t0 === null || rec.done) return;
+    const watched = watch && document.querySelector(".st-key-" + watch + " .ae-live-chart");
+    if (watched && watched.hasAttribute("data-waiting")) {
+      watched.scrollIntoView({block: "center"});
+    }
     const now = performance.now();
     const notRunning = app.getAttribute("data-test-script-state") === "notRunning";
     const ended = rec.idle !== null || (rec.draws.length > 0 && notRunning);
@@ -293,14 +310,16 @@ EDIT_LATE_DRAWS_SCRIPT = "() => (window.__draws ? window.__draws.late : 0)"
 EDIT_DRAWS_STOP_SCRIPT = "() => window.__draws && window.__draws.stop && window.__draws.stop()"
 # Milliseconds after the commit: the first and the last chart drawn, the script run seen
 # starting and ending; how many draws, how many charts (plot divs) drew, how many plot divs are
-# new since arming; the error, if any.
+# new since arming, how many in-place charts wait out of view with a figure they have not drawn
+# (ui/live_chart.js draws them when they come near); the error, if any.
 EDIT_DRAWS_ELAPSED_SCRIPT = """
 () => {
   const e = window.__draws;
   const since = (t) => (t === null || t === undefined ? null : t - e.t0);
   return {picture: since(e.draws.at(-1)), first: since(e.draws[0]), running: since(e.running),
           idle: since(e.idle), draws: e.draws.length, charts: e.divs.length,
-          new_plots: e.newPlots, error: e.error};
+          new_plots: e.newPlots, error: e.error,
+          waiting: document.querySelectorAll(".ae-live-chart[data-waiting]").length};
 }
 """
 QUIET_MS = 600  # no draw and no run for this long after the run ended: the edit is done
