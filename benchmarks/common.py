@@ -43,6 +43,7 @@ from streamlit_harness import (  # noqa: E402
     CHROMIUM_ARGS,
     CLICK_SIDEBAR_LINK_SCRIPT,  # noqa: F401 (bench_memory)
     IDLE,  # noqa: F401 (classroom)
+    RENDERED_SCRIPT,
     free_port,
     healthy,
     streamlit_command,
@@ -69,20 +70,6 @@ CELL_EDITOR = "[data-testid=portal] .gdg-input, [data-testid=portal] textarea"
 
 # JavaScript ---------------------------------------------------------------------------------
 
-# True once no element is a loading skeleton and every Plotly chart on the page is drawn (an
-# in-place chart, ui/live_chart.js, at its width; inside a closed expander it is drawn when the
-# expander opens: skipped).
-RENDERED_SCRIPT = """
-() => document.querySelectorAll("[data-testid=stSkeleton]").length === 0
-  && [...document.querySelectorAll("[data-testid=stPlotlyChart]")].every((chart) => {
-    const plot = chart.querySelector(".js-plotly-plot");
-    return plot && plot._fullData && plot._fullData.length > 0;
-  })
-  && [...document.querySelectorAll(".ae-live-chart")].every((plot) =>
-    plot.hasAttribute("data-waiting") || !plot.checkVisibility()
-    || (plot._fullData && plot._fullData.length > 0
-      && Math.abs(plot._fullLayout.width - plot.getBoundingClientRect().width) <= 1))
-"""
 # Click the sidebar link whose text ends with `label`. (CLICK_SIDEBAR_LINK_SCRIPT finds a link
 # by its URL path, but the home page's link has href="", which resolves to the page the student
 # is on.)

@@ -20,6 +20,7 @@ SCREENSHOT_DIR = ARTIFACTS_DIR / "screenshots"
 GOLDEN_PATH = REPO_ROOT / "tests" / "data" / "seed.json"
 
 IDLE = harness.IDLE
+RENDERED_SCRIPT = harness.RENDERED_SCRIPT
 CHROMIUM_ARGS = harness.CHROMIUM_ARGS
 EXCEPTION = "[data-testid=stException]"
 # Generous: a CI machine with two busy cores can take many seconds for the first run.
@@ -68,21 +69,6 @@ CHARTS_DRAWN_SCRIPT = """
   const plot = document.querySelector(".st-key-" + key + " .js-plotly-plot");
   return plot && plot._fullData && plot._fullData.length > 0 && !plot.hasAttribute("data-pending");
 })
-"""
-
-# Streamlit first draws lazily loaded elements (charts, tables, code, widgets) as skeletons. An
-# in-place chart (ui/live_chart.js) must be drawn at its width; inside a closed expander it is
-# drawn when the expander opens, so it is skipped.
-RENDERED_SCRIPT = """
-() => document.querySelectorAll("[data-testid=stSkeleton]").length === 0
-  && [...document.querySelectorAll("[data-testid=stPlotlyChart]")].every((chart) => {
-    const plot = chart.querySelector(".js-plotly-plot");
-    return plot && plot._fullData && plot._fullData.length > 0;
-  })
-  && [...document.querySelectorAll(".ae-live-chart")].every((plot) =>
-    plot.hasAttribute("data-waiting") || !plot.checkVisibility()
-    || (plot._fullData && plot._fullData.length > 0
-      && Math.abs(plot._fullLayout.width - plot.getBoundingClientRect().width) <= 1))
 """
 
 

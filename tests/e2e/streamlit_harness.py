@@ -1,6 +1,6 @@
 """Driving a Streamlit app in Chromium, shared by the browser tests and the benchmarks: the
-browser's flags, a free port and the health check for a server, a sidebar link click, and
-counting a page's script runs.
+browser's flags, a free port and the health check for a server, a sidebar link click, the
+check that a page is drawn, and counting a page's script runs.
 
 Runs are counted from the server's own messages on the page's WebSocket: every run starts with a
 `new_session` ForwardMsg and ends with a `script_finished` one. (Watching stApp's
@@ -30,6 +30,21 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+# True once no element is a loading skeleton (Streamlit first draws lazily loaded elements as
+# skeletons) and every Plotly chart is drawn. An in-place chart (ui/live_chart.js) is drawn at
+# its width with its newest figure, unless it waits to be drawn: out of view (data-waiting) or
+# hidden (a closed expander).
+RENDERED_SCRIPT = """
+() => document.querySelectorAll("[data-testid=stSkeleton]").length === 0
+  && [...document.querySelectorAll("[data-testid=stPlotlyChart]")].every((chart) => {
+    const plot = chart.querySelector(".js-plotly-plot");
+    return plot && plot._fullData && plot._fullData.length > 0;
+  })
+  && [...document.querySelectorAll(".ae-live-chart")].every((plot) =>
+    plot.hasAttribute("data-waiting") || !plot.checkVisibility()
+    || (plot._fullData && plot._fullData.length > 0 && !plot.hasAttribute("data-pending")
+      && Math.abs(plot._fullLayout.width - plot.getBoundingClientRect().width) <= 1))
+"""
 # Click the sidebar link whose URL path is `path` (also when the sidebar is collapsed).
 CLICK_SIDEBAR_LINK_SCRIPT = """
 (path) => {
