@@ -142,7 +142,8 @@ function themed(figureJson, theme) {
 // drawn, data-waiting while it waits because it is out of view.
 const NEAR = "100% 0px";
 const plots = new WeakMap(); // plot div -> {parentElement, state}
-const observers = new Map(); // scrolling element -> its IntersectionObserver
+const observers = new WeakMap(); // scrolling element -> its IntersectionObserver
+let windowObserver = null; // for a chart with no scrolling element above it
 
 function nearness(div) {
   // Streamlit scrolls its main area, not the document: the margin is taken around the element
@@ -151,19 +152,20 @@ function nearness(div) {
   while (root && !/(auto|scroll)/.test(getComputedStyle(root).overflowY)) {
     root = root.parentElement;
   }
-  root = root || null;
-  if (!observers.has(root)) {
-    observers.set(root, new IntersectionObserver((entries) => {
-      for (const entry of entries) {
-        const chart = plots.get(entry.target);
-        if (!chart) continue;
-        chart.state.near = entry.isIntersecting;
-        if (chart.state.near) draw(chart.parentElement, chart.state);
-        else mark(chart.state);
-      }
-    }, {root, rootMargin: NEAR}));
-  }
-  return observers.get(root);
+  const known = root ? observers.get(root) : windowObserver;
+  if (known) return known;
+  const observer = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      const chart = plots.get(entry.target);
+      if (!chart) continue;
+      chart.state.near = entry.isIntersecting;
+      if (chart.state.near) draw(chart.parentElement, chart.state);
+      else mark(chart.state);
+    }
+  }, {root, rootMargin: NEAR});
+  if (root) observers.set(root, observer);
+  else windowObserver = observer;
+  return observer;
 }
 
 // Printing draws every chart with its newest figure first.
@@ -194,6 +196,7 @@ async function draw(parentElement, state, always = false) {
       state.Plotly = Plotly;
       await Plotly.react(state.div, figure.data, figure.layout, data.config || {});
       state.div.style.minHeight = "";
+      state.div.style.background = "";
     }
   } catch (error) {
     if (state.Plotly) state.Plotly.purge(state.div); // the next figure starts a new plot
@@ -232,10 +235,11 @@ export default function ({data, parentElement}) {
   }
   state.pending = data;
   state.div.setAttribute("aria-label", data.alt || ""); // the newest figure's text, drawn or not
-  if (!state.div._fullLayout) {
-    // Until it is first drawn, the chart holds its figure's height: the charts below it stay
-    // where they will be, so the right ones are found near the screen.
-    if (data.height) state.div.style.minHeight = data.height + "px";
+  if (!state.div._fullLayout && data.height) {
+    // Until it is first drawn, the chart holds its figure's height, shaded as a placeholder:
+    // the charts below it stay where they will be, so the right ones are found near the screen.
+    state.div.style.minHeight = data.height + "px";
+    state.div.style.background = "var(--st-secondary-background-color, #f0f2f6)";
   }
   draw(parentElement, state);
   return () => {
