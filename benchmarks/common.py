@@ -40,6 +40,8 @@ for _path in (REPO_ROOT, REPO_ROOT / "tests" / "e2e"):  # the app's packages; st
 
 import streamlit_harness as harness  # noqa: E402  (tests/e2e/, on sys.path above)
 from streamlit_harness import (  # noqa: E402
+    BRING_INTO_VIEW_JS,
+    CHART_DRAWN_SCRIPT,  # noqa: F401 (classroom, bench_browser)
     CHROMIUM_ARGS,
     CLICK_SIDEBAR_LINK_SCRIPT,  # noqa: F401 (bench_memory)
     IDLE,  # noqa: F401 (classroom)
@@ -82,17 +84,6 @@ CLICK_SIDEBAR_LABEL_SCRIPT = """
   return true;
 }
 """
-# True once the chart with key `key` is drawn with its newest figure. An in-place chart waiting
-# out of view (ui/live_chart.js) is scrolled into view first.
-CHART_DRAWN_SCRIPT = """
-(key) => {
-  const chart = document.querySelector(".st-key-" + key + " .ae-live-chart");
-  if (chart && chart.hasAttribute("data-waiting")) chart.scrollIntoView({block: "nearest"});
-  const plot = document.querySelector(".st-key-" + key + " .js-plotly-plot");
-  return !!(plot && plot._fullData && plot._fullData.length > 0
-            && !plot.hasAttribute("data-pending"));
-}
-"""
 # True when the data editor's cell `id` ("glide-cell-<col>-<row>") is selected.
 CELL_SELECTED_SCRIPT = (
     "(id) => document.getElementById(id)?.getAttribute('aria-selected') === 'true'"
@@ -106,12 +97,11 @@ CELL_SELECTED_SCRIPT = (
 # scrolls it into view, as one would to look at it.
 ARM_EDIT_SCRIPT = """
 ([key, field, trigger]) => {
+  const bringIntoView = BRING_INTO_VIEW_JS;
   const selector = ".st-key-" + key + " .js-plotly-plot";
   const current = (look) => {
+    if (look) bringIntoView(key);
     const plot = document.querySelector(selector);
-    if (look && plot && plot.hasAttribute("data-waiting")) {
-      plot.scrollIntoView({block: "nearest"});
-    }
     return plot && plot._fullData && plot._fullData[0] ? plot._fullData[0][field] : null;
   };
   const text = (v) => v == null ? "" : JSON.stringify(
@@ -167,7 +157,7 @@ ARM_EDIT_SCRIPT = """
     window.removeEventListener("click", onPointer, true);
   };
 }
-"""
+""".replace("BRING_INTO_VIEW_JS", BRING_INTO_VIEW_JS)
 EDIT_DONE_SCRIPT = "() => !!window.__edit && window.__edit.t0 !== null && window.__edit.t1 !== null"
 EDIT_STOP_SCRIPT = "() => window.__edit && window.__edit.stop && window.__edit.stop()"
 # Milliseconds after the commit: new numbers in the chart, the script run seen starting, ending.
@@ -224,6 +214,7 @@ PLOT_DRAW_HOOK_SCRIPT = """
 # waits, it is scrolled into view, and what that draws is part of the edit.
 ARM_DRAWS_SCRIPT = """
 ([trigger, quietMs, noDrawMs, watch]) => {
+  const bringIntoView = BRING_INTO_VIEW_JS;
   if (window.__draws && window.__draws.stop) window.__draws.stop();
   const app = document.querySelector("[data-testid=stApp]");
   const before = new Set(document.querySelectorAll(".js-plotly-plot"));
@@ -265,10 +256,7 @@ ARM_DRAWS_SCRIPT = """
   window.addEventListener("click", onPointer, true);
   const check = () => {
     if (rec.t0 === null || rec.done) return;
-    const watched = watch && document.querySelector(".st-key-" + watch + " .ae-live-chart");
-    if (watched && watched.hasAttribute("data-waiting")) {
-      watched.scrollIntoView({block: "center"});
-    }
+    if (watch) bringIntoView(watch);
     const now = performance.now();
     const notRunning = app.getAttribute("data-test-script-state") === "notRunning";
     const ended = rec.idle !== null || (rec.draws.length > 0 && notRunning);
@@ -291,7 +279,7 @@ ARM_DRAWS_SCRIPT = """
     window.removeEventListener("click", onPointer, true);
   };
 }
-"""
+""".replace("BRING_INTO_VIEW_JS", BRING_INTO_VIEW_JS)
 EDIT_DRAWS_DONE_SCRIPT = "() => !!window.__draws && window.__draws.done"
 EDIT_LATE_DRAWS_SCRIPT = "() => (window.__draws ? window.__draws.late : 0)"
 EDIT_DRAWS_STOP_SCRIPT = "() => window.__draws && window.__draws.stop && window.__draws.stop()"

@@ -13,7 +13,7 @@
 // the theme's values wherever the figure sets none.
 
 // parentElement -> {div, Plotly (the build that drew it), observer, nearness, pending, busy, near,
-// width}
+// printing, removed, width}
 const charts = new WeakMap();
 
 // plotly.js arrives gzipped (ui/live_chart.py says why): unpack it, then run it as a script.
@@ -147,8 +147,9 @@ let windowObserver = null; // for a chart with no scrolling element above it
 
 function nearness(div) {
   // Streamlit scrolls its main area, not the document: the margin is taken around the element
-  // that scrolls (a margin around the window would be clipped by it).
-  let root = div.parentElement;
+  // that scrolls (a margin around the window would be clipped by it). Outside Streamlit's main
+  // area, the nearest element that can scroll vertically.
+  let root = div.closest("[data-testid=stMain]") || div.parentElement;
   while (root && !/(auto|scroll)/.test(getComputedStyle(root).overflowY)) {
     root = root.parentElement;
   }
@@ -168,11 +169,14 @@ function nearness(div) {
   return observer;
 }
 
-// Printing draws every chart with its newest figure first.
+// Before printing, every chart that holds a figure it has not drawn (and has a box on the page)
+// starts drawing it, near the screen or not.
 window.addEventListener("beforeprint", () => {
-  for (const div of document.querySelectorAll(".ae-live-chart[data-waiting]")) {
+  for (const div of document.querySelectorAll(".ae-live-chart[data-pending]")) {
     const chart = plots.get(div);
-    if (chart) draw(chart.parentElement, chart.state, true);
+    if (!chart || !div.checkVisibility()) continue;
+    chart.state.printing = true;
+    draw(chart.parentElement, chart.state);
   }
 });
 
@@ -181,18 +185,21 @@ function mark(state) {
   state.div.toggleAttribute("data-waiting", state.pending !== null && state.near === false);
 }
 
-async function draw(parentElement, state, always = false) {
+const wanted = (state) => state.near === true || state.printing;
+
+async function draw(parentElement, state) {
   mark(state);
-  if (state.busy || !(state.near === true || always)) return;
+  if (state.busy || !wanted(state)) return;
   state.busy = true;
   try {
-    while (state.pending) {
+    while (state.pending && !state.removed) {
       const data = state.pending;
       const Plotly = await loadPlotly(data.src);
-      if (!(state.near === true || always)) break; // went out of view while plotly.js loaded
+      if (state.removed || !wanted(state)) break; // gone, or out of view, while plotly.js loaded
       state.pending = null;
       const figure = themed(data.figure, themeOf(parentElement));
       if (state.Plotly && state.Plotly !== Plotly) state.Plotly.purge(state.div); // new build
+      if (!state.Plotly) state.div.textContent = ""; // a failed draw's message goes
       state.Plotly = Plotly;
       await Plotly.react(state.div, figure.data, figure.layout, data.config || {});
       state.div.style.minHeight = "";
@@ -201,10 +208,12 @@ async function draw(parentElement, state, always = false) {
   } catch (error) {
     if (state.Plotly) state.Plotly.purge(state.div); // the next figure starts a new plot
     state.Plotly = null;
+    state.pending = null; // the next figure tries again
     state.div.textContent = "This chart could not be drawn: " + error.message;
   } finally {
     state.busy = false;
-    mark(state);
+    state.printing = false;
+    if (!state.removed) mark(state);
   }
 }
 
@@ -219,7 +228,8 @@ export default function ({data, parentElement}) {
     div.style.width = "100%";
     div.style.contain = "inline-size";
     parentElement.appendChild(div);
-    state = {div, Plotly: null, pending: null, busy: false, near: null, width: 0};
+    state = {div, Plotly: null, pending: null, busy: false, near: null, printing: false,
+             removed: false, width: 0};
     // Redraw at the new width when the column changes size (sidebar, window, rotation).
     state.observer = new ResizeObserver((entries) => {
       const width = Math.round(entries[0].contentRect.width);
@@ -235,14 +245,16 @@ export default function ({data, parentElement}) {
   }
   state.pending = data;
   state.div.setAttribute("aria-label", data.alt || ""); // the newest figure's text, drawn or not
-  if (!state.div._fullLayout && data.height) {
-    // Until it is first drawn, the chart holds its figure's height, shaded as a placeholder:
-    // the charts below it stay where they will be, so the right ones are found near the screen.
-    state.div.style.minHeight = data.height + "px";
+  if (!state.div._fullLayout) {
+    // Until it is first drawn, the chart holds its figure's height (Plotly's default, 450 px,
+    // when the figure sets none), shaded as a placeholder: the charts below it stay where they
+    // will be, so the right ones are found near the screen.
+    state.div.style.minHeight = (data.height || 450) + "px";
     state.div.style.background = "var(--st-secondary-background-color, #f0f2f6)";
   }
   draw(parentElement, state);
   return () => {
+    state.removed = true; // a draw under way stops at its next step
     state.nearness.unobserve(state.div);
     state.observer.disconnect();
     if (state.Plotly) state.Plotly.purge(state.div);

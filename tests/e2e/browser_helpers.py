@@ -47,29 +47,9 @@ READ_CHART_SCRIPT = """
 }
 """
 
-# An in-place chart (ui/live_chart.js) far from the screen waits to be drawn until it comes near
-# (data-waiting): the first such chart is scrolled into view, as a student would to look at it.
-# True unless the chart with key `key` holds a figure it has not drawn yet (an in-place chart
-# waiting out of view is scrolled into view).
-CHART_REACHED_SCRIPT = """
-(key) => {
-  const chart = document.querySelector(".st-key-" + key + " .ae-live-chart");
-  if (chart && chart.hasAttribute("data-waiting")) chart.scrollIntoView({block: "nearest"});
-  return !chart || !chart.hasAttribute("data-pending");
-}
-"""
-
-CHARTS_DRAWN_SCRIPT = """
-(keys) => keys.every((key) => {
-  const chart = document.querySelector(".st-key-" + key + " .ae-live-chart");
-  if (chart && chart.hasAttribute("data-waiting")) {
-    chart.scrollIntoView({block: "nearest"});
-    return false;
-  }
-  const plot = document.querySelector(".st-key-" + key + " .js-plotly-plot");
-  return plot && plot._fullData && plot._fullData.length > 0 && !plot.hasAttribute("data-pending");
-})
-"""
+# True once every chart with a key in `keys` is drawn with its newest figure (one waiting out of
+# view is brought into view first: streamlit_harness.CHART_DRAWN_SCRIPT).
+CHARTS_DRAWN_SCRIPT = "(keys) => keys.every(" + harness.CHART_DRAWN_SCRIPT + ")"
 
 
 def find_chromium() -> str | None:
@@ -144,16 +124,18 @@ def wait_rendered(page: Page, timeout: float = CHART_TIMEOUT_MS) -> None:
 def read_chart(page: Page, key: str) -> dict[str, Any] | None:
     """The drawn data of the chart with key `key` (see READ_CHART_SCRIPT), or None. An in-place
     chart waiting out of view is brought into view and drawn first."""
-    page.wait_for_function(CHART_REACHED_SCRIPT, arg=key, timeout=CHART_TIMEOUT_MS)
+    if page.locator(f".st-key-{key} .ae-live-chart").count():
+        page.wait_for_function(harness.CHART_DRAWN_SCRIPT, arg=key, timeout=CHART_TIMEOUT_MS)
     return page.evaluate(READ_CHART_SCRIPT, key)
 
 
 def wait_heatmap_z(page: Page, key: str, changed_from: list[list[float]]) -> None:
     """Wait until the heatmap's drawn z is no longer `changed_from` (the rerun redrew it)."""
     page.wait_for_function(
-        """([key, before]) => {
+        "([key, before]) => {\n  ("
+        + harness.BRING_INTO_VIEW_JS
+        + """)(key);
           const plot = document.querySelector(".st-key-" + key + " .js-plotly-plot");
-          if (plot && plot.hasAttribute("data-waiting")) plot.scrollIntoView({block: "nearest"});
           if (!plot || !plot._fullData) return false;
           const z = plot._fullData[0].z.map((row) => Array.from(row));
           return JSON.stringify(z) !== JSON.stringify(before);

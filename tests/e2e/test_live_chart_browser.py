@@ -161,6 +161,11 @@ CHART_STATES_SCRIPT = """
   plot.hasAttribute("data-waiting"),
 ])
 """
+HEATMAP_Z_SCRIPT = """
+() => document.querySelector(".st-key-weights_heatmap .js-plotly-plot")._fullData[0].z
+  .map((row) => Array.from(row))
+"""
+SCROLL_TOP_SCRIPT = "() => document.querySelector('[data-testid=stMain]').scrollTop"
 SCROLL_MAIN_SCRIPT = "(y) => document.querySelector('[data-testid=stMain]').scrollTo(0, y)"
 
 
@@ -174,7 +179,13 @@ def test_charts_far_from_the_screen_are_drawn_when_they_come_near(page: Page, ap
         "() => document.querySelector('.st-key-weights_heatmap .ae-live-chart[data-waiting]')"
     )
     states = {key: (drawn, waiting) for key, drawn, waiting in page.evaluate(CHART_STATES_SCRIPT)}
-    assert states["query_scores_bar"] == (True, False)  # near the top: drawn
+    # The scores bar starts below the bottom of the screen, within one screen of it: drawn.
+    top = page.evaluate(
+        "() => document.querySelector('.st-key-query_scores_bar .ae-live-chart')"
+        ".getBoundingClientRect().top"
+    )
+    assert 900 < top < 1800
+    assert states["query_scores_bar"] == (True, False)
     assert states["weights_heatmap"] == (False, True)  # far below: waits, never drawn yet
     before = read_chart(page, "weights_heatmap")  # scrolls it near: now it is drawn
     assert before is not None
@@ -197,15 +208,22 @@ def test_charts_far_from_the_screen_are_drawn_when_they_come_near(page: Page, ap
     # Scrolled near, it draws the edit's figure.
     wait_heatmap_z(page, "weights_heatmap", changed_from=before["traces"][0]["z"])
 
+    # Printing draws the charts that wait, without scrolling to them.
+    drawn_z = page.evaluate(HEATMAP_Z_SCRIPT)
     page.evaluate(SCROLL_MAIN_SCRIPT, 0)
     runs = script_runs(page)
     edit_editor_cell(page, row=1, col=1, value="-0.5")
     wait_idle(page, since=runs)
     page.wait_for_function(
-        "() => document.querySelectorAll('.ae-live-chart[data-waiting]').length > 0"
+        "() => document.querySelector('.st-key-weights_heatmap .ae-live-chart')"
+        ".hasAttribute('data-waiting')"
     )
+    assert page.evaluate(HEATMAP_Z_SCRIPT) == drawn_z
+    scrolled = page.evaluate(SCROLL_TOP_SCRIPT)
     page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
     page.wait_for_function(
         "() => document.querySelectorAll('.ae-live-chart[data-pending]').length === 0"
     )
+    assert page.evaluate(HEATMAP_Z_SCRIPT) != drawn_z
+    assert page.evaluate(SCROLL_TOP_SCRIPT) == scrolled
     assert all(drawn for _, drawn, _ in page.evaluate(CHART_STATES_SCRIPT))
