@@ -99,7 +99,7 @@ class Student:
     closing: bool = False
     step: str = ""  # what the current edit is doing, for error reports
     # The key of the chart the student looks at after an edit (timed_draws): an in-place chart
-    # out of view is scrolled into view once it holds the edit's figure.
+    # that waits out of view is scrolled into view (common.ARM_DRAWS_SCRIPT).
     watch: str | None = None
     # Awaited after the clock is armed, just before the edit is committed (bench_browser.py
     # reads CPU counters there).

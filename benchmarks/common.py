@@ -93,8 +93,8 @@ CELL_SELECTED_SCRIPT = (
 # "option"). t1: the chart with key `key` holds other numbers in _fullData[0][field] than at
 # arming (a MutationObserver and a 16 ms timer watch it). running / idle: the script run seen
 # starting and ending in the page (stApp's data-test-script-state), after t0. An in-place chart
-# far from the screen (ui/live_chart.js) is drawn when it comes near: after t0 the student
-# scrolls it into view, as one would to look at it.
+# far from the screen (ui/live_chart.js) is drawn when it comes near: from t0, whenever it waits
+# out of view, the student scrolls it into view, as one would to look at it.
 ARM_EDIT_SCRIPT = """
 ([key, field, trigger]) => {
   const bringIntoView = BRING_INTO_VIEW_JS;
@@ -210,8 +210,9 @@ PLOT_DRAW_HOOK_SCRIPT = """
 # A 50 ms timer checks; it stops when done or at EDIT_DRAWS_STOP_SCRIPT. Draws after `done`
 # are counted in `late` (EDIT_LATE_DRAWS_SCRIPT): a check that the quiet window was long enough.
 # `watch`: the key of the chart the student looks at (or null). An in-place chart far from the
-# screen is drawn when it comes near (ui/live_chart.js): once it holds the edit's figure and
-# waits, it is scrolled into view, and what that draws is part of the edit.
+# screen is drawn when it comes near (ui/live_chart.js): from t0, whenever the watched chart
+# waits out of view (the 50 ms timer looks), it is scrolled into view, and what that draws is
+# part of the edit.
 ARM_DRAWS_SCRIPT = """
 ([trigger, quietMs, noDrawMs, watch]) => {
   const bringIntoView = BRING_INTO_VIEW_JS;

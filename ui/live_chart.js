@@ -12,8 +12,8 @@
 // figure's colorway become the theme's categorical colours, and fonts, background and grid take
 // the theme's values wherever the figure sets none.
 
-// parentElement -> {div, Plotly (the build that drew it), observer, nearness, pending, busy, near,
-// printing, removed, width}
+// parentElement -> {parentElement, div, Plotly (the build that drew it), observer, nearness,
+// pending, busy, near, printing, removed, width}
 const charts = new WeakMap();
 
 // plotly.js arrives gzipped (ui/live_chart.py says why): unpack it, then run it as a script.
@@ -141,7 +141,7 @@ function themed(figureJson, theme) {
 // default width). The plot div says what it holds: data-pending while a figure waits to be
 // drawn, data-waiting while it waits because it is out of view.
 const NEAR = "100% 0px";
-const plots = new WeakMap(); // plot div -> {parentElement, state}
+const plots = new WeakMap(); // plot div -> its chart's state
 const observers = new WeakMap(); // scrolling element -> its IntersectionObserver
 let windowObserver = null; // for a chart with no scrolling element above it
 
@@ -157,11 +157,11 @@ function nearness(div) {
   if (known) return known;
   const observer = new IntersectionObserver((entries) => {
     for (const entry of entries) {
-      const chart = plots.get(entry.target);
-      if (!chart) continue;
-      chart.state.near = entry.isIntersecting;
-      if (chart.state.near) draw(chart.parentElement, chart.state);
-      else mark(chart.state);
+      const state = plots.get(entry.target);
+      if (!state) continue;
+      state.near = entry.isIntersecting;
+      if (state.near) draw(state);
+      else mark(state);
     }
   }, {root, rootMargin: NEAR});
   if (root) observers.set(root, observer);
@@ -173,10 +173,10 @@ function nearness(div) {
 // starts drawing it, near the screen or not.
 window.addEventListener("beforeprint", () => {
   for (const div of document.querySelectorAll(".ae-live-chart[data-pending]")) {
-    const chart = plots.get(div);
-    if (!chart || !div.checkVisibility()) continue;
-    chart.state.printing = true;
-    draw(chart.parentElement, chart.state);
+    const state = plots.get(div);
+    if (!state || !div.checkVisibility()) continue;
+    state.printing = true;
+    draw(state);
   }
 });
 
@@ -187,7 +187,7 @@ function mark(state) {
 
 const wanted = (state) => state.near === true || state.printing;
 
-async function draw(parentElement, state) {
+async function draw(state) {
   mark(state);
   if (state.busy || !wanted(state)) return;
   state.busy = true;
@@ -197,7 +197,7 @@ async function draw(parentElement, state) {
       const Plotly = await loadPlotly(data.src);
       if (state.removed || !wanted(state)) break; // gone, or out of view, while plotly.js loaded
       state.pending = null;
-      const figure = themed(data.figure, themeOf(parentElement));
+      const figure = themed(data.figure, themeOf(state.parentElement));
       if (state.Plotly && state.Plotly !== Plotly) state.Plotly.purge(state.div); // new build
       if (!state.Plotly) state.div.textContent = ""; // a failed draw's message goes
       state.Plotly = Plotly;
@@ -228,8 +228,8 @@ export default function ({data, parentElement}) {
     div.style.width = "100%";
     div.style.contain = "inline-size";
     parentElement.appendChild(div);
-    state = {div, Plotly: null, pending: null, busy: false, near: null, printing: false,
-             removed: false, width: 0};
+    state = {parentElement, div, Plotly: null, pending: null, busy: false, near: null,
+             printing: false, removed: false, width: 0};
     // Redraw at the new width when the column changes size (sidebar, window, rotation).
     state.observer = new ResizeObserver((entries) => {
       const width = Math.round(entries[0].contentRect.width);
@@ -239,7 +239,7 @@ export default function ({data, parentElement}) {
     });
     state.observer.observe(div);
     charts.set(parentElement, state);
-    plots.set(div, {parentElement, state});
+    plots.set(div, state);
     state.nearness = nearness(div);
     state.nearness.observe(div); // its first report says whether to draw now
   }
@@ -252,7 +252,7 @@ export default function ({data, parentElement}) {
     state.div.style.minHeight = (data.height || 450) + "px";
     state.div.style.background = "var(--st-secondary-background-color, #f0f2f6)";
   }
-  draw(parentElement, state);
+  draw(state);
   return () => {
     state.removed = true; // a draw under way stops at its next step
     state.nearness.unobserve(state.div);
