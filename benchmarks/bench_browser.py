@@ -20,14 +20,18 @@ The edits, one kind per page (URL paths as the app serves them):
 - lesson 5 (/Pretrained_transformer): the "Head" select; T is the default sentence's token count;
 - lesson 6 (/Generating_text): after one generation, the "Head" select; T is the prompt and the
   generated tokens (needs the model file; fetched as the tests do, else the row is not run).
+- a reference, not a lesson ("text"): the floor app with N elements of text after its heatmap
+  (/?T=5&text=N; by default N = 98, as many elements as lesson 1 sends at T = 5, but only
+  headers, Markdown, captions and info boxes; --text 24,48,98 measures several), edited like
+  the floor; its rows have no budget. They show what a page's text alone costs an edit.
 The floor app gets a cell edit at the same T (at most 64). Edits alternate app, floor, app,
 floor, ...; the first of each is a warm-up. Rows: app / floor of the median edit-to-last-chart
 time (budget 1.3 x at T = 5, 1.5 x at T = 64; pages whose T is set by their content get the
 budget of the nearer of the two), of the server's CPU per edit (budget 1.5 x) and of the page's
 main-thread CPU per edit (Chrome's TaskDuration; budget 2 x). Prints, never asserts.
 
-    python benchmarks/bench_browser.py [--quick] [--edits 12] [--pages l1,l2,l3,l4,lab,l5,l6]
-                                       [--sizes 5,64] [--no-clock-check]
+    python benchmarks/bench_browser.py [--quick] [--edits 12] [--pages l1,l2,l3,l4,lab,l5,l6,text]
+                                       [--sizes 5,64] [--text 98] [--no-clock-check]
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -53,6 +57,7 @@ SETTLE_S = 0.3  # after an edit is done, before the CPU counters are read again
 LAB_SCORES = "0.12, -0.24, 0.36, -0.82"  # the lab's golden row without its last score
 LAB_INPUT = 'input[aria-label^="Scores ω"]'
 GENERATE_BUTTON = ".st-key-w_l6_generate button"
+TEXT_ELEMENTS = 98  # lesson 1's elements at T = 5: AppTest's tree less root, main, sidebar, event
 # True once the chart with st.plotly_chart key `key` is drawn and no skeleton is left.
 PAGE_DRAWN_SCRIPT = (
     "(key) => document.querySelectorAll('[data-testid=stSkeleton]').length === 0 && ("
@@ -93,6 +98,7 @@ class Page:
     t_chart: str = ""
     select: str = ""  # the widget key of the select an edit changes
     note: str = ""
+    budgeted: bool = True  # False: a reference row, printed without a budget
 
 
 PAGES = (
@@ -131,6 +137,9 @@ PAGES = (
         select="w_l6_head",
         note="T = the prompt's and the generated tokens, after one generation",
     ),
+    # Not a lesson: the floor app with N elements of text after its heatmap, against the plain
+    # floor (text_page). What a page's text alone costs an edit (no chart, table or widget more).
+    Page("text", "", "", common.WEIGHTS_HEATMAP, "floor", sized=False, budgeted=False),
 )
 PAGE_KEYS = tuple(p.key for p in PAGES)
 
@@ -197,7 +206,15 @@ async def new_target(
 
 
 async def open_app(browser: Any, app: common.Server, page: Page, T: int) -> tuple[Target, int]:
-    """The app's page ready for its edit; and its T (read from the page when not set)."""
+    """The app's page ready for its edit; and its T (read from the page when not set). For the
+    "floor" page, `app` is the floor app's server, opened at the page's path."""
+    if page.edit == "floor":
+        student = await open_student(browser, app, page.path, page.chart)
+
+        async def edit_floor(i: int) -> classroom.EditRecord:
+            return await student.set_cell(0, 0, edit_value(i), clock="draws")
+
+        return await new_target("app", student, app, edit_floor), T
     if page.key == "l6":
         student = await open_lesson6(browser, app)
     else:
@@ -329,7 +346,7 @@ async def measure_case(
     """Edits alternating app, floor, app, ... on `page` at T tokens; the three rows."""
     targets: list[Target] = []
     try:
-        app_target, T = await open_app(browser, app, page, T)
+        app_target, T = await open_app(browser, floor if page.edit == "floor" else app, page, T)
         targets.append(app_target)
         targets.append(await open_floor(browser, floor, min(T, FLOOR_MAX_T)))
         keys = ("picture", "first", "charts", "draws", "new_plots", "waiting")
@@ -361,7 +378,8 @@ async def measure_case(
     def med(name: str, key: str) -> float:
         return nan_median(figures[name, key])
 
-    case = f"{page.name}, T = {T}, app / floor"
+    who = "app" if page.budgeted else "with text"  # what the "app" figures are of
+    case = f"{page.name}, T = {T}, {who} / floor"
     if T > FLOOR_MAX_T:
         case += f" (floor at T = {FLOOR_MAX_T})"
     pairs = [r["app"] / r["floor"] for r in by_round.values() if len(r) == 2]
@@ -374,8 +392,8 @@ async def measure_case(
         case,
         ratio(med("app", "picture"), med("floor", "picture")),
         "×",
-        picture_budget(T),
-        f"app first chart {med('app', 'first'):,.0f} ms, last chart "
+        picture_budget(T) if page.budgeted else None,
+        f"{who} first chart {med('app', 'first'):,.0f} ms, last chart "
         f"{med('app', 'picture'):,.0f} ms ({common.spread(app_pic) if app_pic else 'n = 0'}), "
         f"charts drawn {med('app', 'charts'):.0f} ({med('app', 'draws'):.0f} draws, "
         f"{med('app', 'new_plots'):.0f} new plot elements), "
@@ -394,16 +412,16 @@ async def measure_case(
         case,
         ratio(med("app", "server_cpu"), med("floor", "server_cpu")),
         "×",
-        BUDGET_SERVER_CPU,
-        f"app {med('app', 'server_cpu'):,.0f} ms, floor {med('floor', 'server_cpu'):,.0f} ms",
+        BUDGET_SERVER_CPU if page.budgeted else None,
+        f"{who} {med('app', 'server_cpu'):,.0f} ms, floor {med('floor', 'server_cpu'):,.0f} ms",
     )
     page_cpu = common.Row(
         "page main-thread CPU per edit (browser)",
         case,
         ratio(med("app", "page_cpu"), med("floor", "page_cpu")),
         "×",
-        BUDGET_PAGE_CPU,
-        f"app {med('app', 'page_cpu'):,.0f} ms, floor {med('floor', 'page_cpu'):,.0f} ms "
+        BUDGET_PAGE_CPU if page.budgeted else None,
+        f"{who} {med('app', 'page_cpu'):,.0f} ms, floor {med('floor', 'page_cpu'):,.0f} ms "
         "(Chrome's TaskDuration from the commit until 0.3 s after the last chart)",
     )
     return [picture, server, page_cpu]
@@ -451,11 +469,29 @@ async def check_clock(app: common.Server, browser: Any) -> str:
     return f"clock check (changed, unchanged, changed scores): {seen}; {verdict}"
 
 
-def cases(pages: list[Page], sizes: tuple[int, ...]) -> list[tuple[Page, int]]:
-    """(page, requested T) for every row to measure; T is only a default for unsized pages."""
+def text_page(page: Page, elements: int) -> Page:
+    """The "text" page with `elements` elements of text after the floor's heatmap."""
+    note = "only headers, Markdown, captions and info boxes"
+    if elements == TEXT_ELEMENTS:
+        note = f"as many elements as lesson 1 sends at T = 5, but {note}"
+    return replace(
+        page,
+        name=f"floor + {elements} text elements",
+        path=f"/?T=5&text={elements}",
+        note=note,
+    )
+
+
+def cases(
+    pages: list[Page], sizes: tuple[int, ...], text: tuple[int, ...] = (TEXT_ELEMENTS,)
+) -> list[tuple[Page, int]]:
+    """(page, requested T) for every row to measure; T is only a default for unsized pages.
+    The "text" page is measured with each element count in `text`."""
     out = []
     for page in pages:
-        if page.sized:
+        if page.key == "text":
+            out += [(text_page(page, n), 5) for n in text]
+        elif page.sized:
             out += [(page, T) for T in sizes]
         else:
             out.append((page, 5))
@@ -463,10 +499,14 @@ def cases(pages: list[Page], sizes: tuple[int, ...]) -> list[tuple[Page, int]]:
 
 
 async def measure(
-    edits: int, sizes: tuple[int, ...], pages: list[Page], check: bool = True
+    edits: int,
+    sizes: tuple[int, ...],
+    pages: list[Page],
+    check: bool = True,
+    text: tuple[int, ...] = (TEXT_ELEMENTS,),
 ) -> list[common.Row]:
     rows: list[common.Row] = []
-    todo = cases(pages, sizes)
+    todo = cases(pages, sizes, text)
     problem = model_file_problem() if any(p.key == "l6" for p in pages) else None
     async with (
         common.streamlit_server_async("app.py") as app,
@@ -500,12 +540,18 @@ def run(args: argparse.Namespace) -> list[common.Row]:
         raise SystemExit(f"unknown pages {unknown}; choose from {', '.join(PAGE_KEYS)}")
     pages = [p for p in PAGES if p.key in keys]
     edits = args.edits or (4 if args.quick else 12)
-    return asyncio.run(measure(edits, sizes, pages, not args.no_clock_check))
+    text = tuple(int(n) for n in args.text.split(","))
+    return asyncio.run(measure(edits, sizes, pages, not args.no_clock_check, text))
 
 
 def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--edits", type=int, help="timed edits per page and T (after a warm-up)")
     parser.add_argument("--sizes", default="5,64", help="token counts T of lessons 1-4, e.g. 5,64")
+    parser.add_argument(
+        "--text",
+        default=str(TEXT_ELEMENTS),
+        help="element counts of the floor-with-text page, e.g. 24,48,98 (0..200)",
+    )
     parser.add_argument(
         "--no-clock-check",
         action="store_true",

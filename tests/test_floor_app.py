@@ -1,0 +1,71 @@
+"""The floor app of the edit-to-picture benchmark (benchmarks/floor_app.py) with a page's worth of
+text, and the claim bench_browser.py makes of it: as many elements as lesson 1 sends."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+
+import pytest
+from app_support import ROOT, open_app
+from streamlit.testing.v1 import AppTest
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import bench_browser
+
+TEXT_KINDS = ("header", "markdown", "caption", "info")
+# Nodes of AppTest's tree that are no element a page sends.
+NOT_ELEMENTS = {"root", "main", "sidebar", "event"}
+
+
+def kinds(node) -> Counter:
+    """How many nodes of each type the tree under `node` holds (`node` itself included)."""
+    counts = Counter([node.type])
+    children = getattr(node, "children", None) or {}
+    for child in children.values() if isinstance(children, dict) else children:
+        counts += kinds(child)
+    return counts
+
+
+def floor(**params: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "benchmarks" / "floor_app.py"), default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_plain_floor_has_one_editor_one_heatmap_and_no_text():
+    at = floor()
+    counts = kinds(at._tree)
+    assert counts["dataframe"] == 1  # the data editor
+    assert counts["plotly_chart"] == 1
+    assert all(counts[kind] == 0 for kind in TEXT_KINDS)
+
+
+def test_text_elements_follow_the_heatmap_in_turn():
+    at = floor(T="5", text="10")
+    main = list(at.main.children.values())
+    types = [node.type for node in main]
+    chart = types.index("plotly_chart")
+    assert types[chart + 1 :] == [*TEXT_KINDS, *TEXT_KINDS, "header", "markdown"]
+    assert at.header[1].value == "Step 2"
+    assert "Step 3" in at.markdown[-1].value
+
+
+@pytest.mark.parametrize(("asked", "drawn"), [("-3", 0), ("0", 0), ("999", 200)])
+def test_the_text_count_is_kept_within_0_to_200(asked, drawn):
+    counts = kinds(floor(text=asked)._tree)
+    assert sum(counts[kind] for kind in TEXT_KINDS) == drawn
+
+
+def test_the_default_text_page_has_as_many_elements_as_lesson_1():
+    """bench_browser.py says its default text page sends as many elements as lesson 1 at T = 5:
+    a change to lesson 1 that changes its count must change TEXT_ELEMENTS too."""
+    counts = kinds(open_app()._tree)
+    elements = sum(n for kind, n in counts.items() if kind not in NOT_ELEMENTS)
+    assert elements == bench_browser.TEXT_ELEMENTS
+    page = bench_browser.text_page(bench_browser.PAGES[-1], bench_browser.TEXT_ELEMENTS)
+    assert page.path == f"/?T=5&text={bench_browser.TEXT_ELEMENTS}"
+    assert "as many elements as lesson 1" in page.note
