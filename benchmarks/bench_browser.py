@@ -21,16 +21,18 @@ The edits, one kind per page (URL paths as the app serves them):
 - lesson 6 (/Generating_text): after one generation, the "Head" select; T is the prompt and the
   generated tokens (needs the model file; fetched as the tests do, else the row is not run).
 - a reference, not a lesson ("text"): the floor app with N elements of text after its heatmap
-  (/?T=5&text=N; by default N = 98, as many elements as lesson 1 sends at T = 5, but only
-  headers, Markdown, captions and info boxes; --text 24,48,98 measures several), edited like
-  the floor; its rows have no budget. They show what a page's text alone costs an edit.
+  (/?T=5&text=N, N in 0..200: headers, Markdown, captions and info boxes; by default N = 98,
+  as many as lesson 1's whole page has elements at T = 5; --text 24,48,98 measures several),
+  edited like the floor, on the same floor server as the plain floor it is measured against;
+  its rows have no budget. They show what a page's text alone costs an edit.
 The floor app gets a cell edit at the same T (at most 64). Edits alternate app, floor, app,
 floor, ...; the first of each is a warm-up. Rows: app / floor of the median edit-to-last-chart
 time (budget 1.3 x at T = 5, 1.5 x at T = 64; pages whose T is set by their content get the
 budget of the nearer of the two), of the server's CPU per edit (budget 1.5 x) and of the page's
 main-thread CPU per edit (Chrome's TaskDuration; budget 2 x). The server's CPU is a mean, not a
-median: its counter (psutil, from /proc) moves in 10 ms ticks, so a single edit's figure is a
-whole number of ticks, against the floor's 1 or 2. Prints, never asserts.
+median: its counter (psutil, from /proc) moves in 10 ms ticks, a floor edit takes 1 to 3 of
+them, and a median of single edits can only be a multiple of half a tick. Prints, never
+asserts.
 
     python benchmarks/bench_browser.py [--quick] [--edits 12] [--pages l1,l2,l3,l4,lab,l5,l6,text]
                                        [--sizes 5,64] [--text 98] [--no-clock-check]
@@ -59,7 +61,10 @@ SETTLE_S = 0.3  # after an edit is done, before the CPU counters are read again
 LAB_SCORES = "0.12, -0.24, 0.36, -0.82"  # the lab's golden row without its last score
 LAB_INPUT = 'input[aria-label^="Scores ω"]'
 GENERATE_BUTTON = ".st-key-w_l6_generate button"
-TEXT_ELEMENTS = 98  # lesson 1's elements at T = 5: AppTest's tree less root, main, sidebar, event
+# Lesson 1's elements at T = 5, all of them (its editor, charts, tables, containers and sidebar
+# included): the nodes of AppTest's tree less root, main, sidebar and event.
+TEXT_ELEMENTS = 98
+TEXT_MAX = 200  # floor_app.py draws at most this many (a test checks the two agree)
 # True once the chart with st.plotly_chart key `key` is drawn and no skeleton is left.
 PAGE_DRAWN_SCRIPT = (
     "(key) => document.querySelectorAll('[data-testid=stSkeleton]').length === 0 && ("
@@ -100,7 +105,11 @@ class Page:
     t_chart: str = ""
     select: str = ""  # the widget key of the select an edit changes
     note: str = ""
-    budgeted: bool = True  # False: a reference row, printed without a budget
+
+    @property
+    def reference(self) -> bool:
+        """The floor with text (edit "floor"): measured on the floor's server, without budgets."""
+        return self.edit == "floor"
 
 
 PAGES = (
@@ -141,7 +150,7 @@ PAGES = (
     ),
     # Not a lesson: the floor app with N elements of text after its heatmap, against the plain
     # floor (text_page). What a page's text alone costs an edit (no chart, table or widget more).
-    Page("text", "", "", common.WEIGHTS_HEATMAP, "floor", sized=False, budgeted=False),
+    Page("text", "", "", common.WEIGHTS_HEATMAP, "floor", sized=False),
 )
 PAGE_KEYS = tuple(p.key for p in PAGES)
 
@@ -210,13 +219,17 @@ async def new_target(
 async def open_app(browser: Any, app: common.Server, page: Page, T: int) -> tuple[Target, int]:
     """The app's page ready for its edit; and its T (read from the page when not set). For the
     "floor" page, `app` is the floor app's server, opened at the page's path."""
-    if page.edit == "floor":
+    if page.reference:
         student = await open_student(browser, app, page.path, page.chart)
 
         async def edit_floor(i: int) -> classroom.EditRecord:
             return await student.set_cell(0, 0, edit_value(i), clock="draws")
 
-        return await new_target("app", student, app, edit_floor), T
+        try:
+            return await new_target("app", student, app, edit_floor), T
+        except BaseException:
+            await student.close()
+            raise
     if page.key == "l6":
         student = await open_lesson6(browser, app)
     else:
@@ -348,7 +361,7 @@ async def measure_case(
     """Edits alternating app, floor, app, ... on `page` at T tokens; the three rows."""
     targets: list[Target] = []
     try:
-        app_target, T = await open_app(browser, floor if page.edit == "floor" else app, page, T)
+        app_target, T = await open_app(browser, floor if page.reference else app, page, T)
         targets.append(app_target)
         targets.append(await open_floor(browser, floor, min(T, FLOOR_MAX_T)))
         keys = ("picture", "first", "charts", "draws", "new_plots", "waiting")
@@ -382,12 +395,12 @@ async def measure_case(
 
     def mean(name: str, key: str) -> float:
         """The mean, for the server's CPU: its counter moves in clock ticks of 10 ms, so a
-        median of single edits is a whole number of ticks (the floor's edit takes 1 or 2),
-        while the mean of n edits has an error of about a tick / n."""
+        median of single edits is a multiple of half a tick (a floor edit takes 1 to 3), while
+        the mean of 12 edits is within about 1 ms (it keeps a one-off spike, though)."""
         values = figures[name, key]
         return sum(values) / len(values) if values else float("nan")
 
-    who = "app" if page.budgeted else "with text"  # what the "app" figures are of
+    who = "with text" if page.reference else "app"  # what the "app" figures are of
     case = f"{page.name}, T = {T}, {who} / floor"
     if T > FLOOR_MAX_T:
         case += f" (floor at T = {FLOOR_MAX_T})"
@@ -401,7 +414,7 @@ async def measure_case(
         case,
         ratio(med("app", "picture"), med("floor", "picture")),
         "×",
-        picture_budget(T) if page.budgeted else None,
+        None if page.reference else picture_budget(T),
         f"{who} first chart {med('app', 'first'):,.0f} ms, last chart "
         f"{med('app', 'picture'):,.0f} ms ({common.spread(app_pic) if app_pic else 'n = 0'}), "
         f"charts drawn {med('app', 'charts'):.0f} ({med('app', 'draws'):.0f} draws, "
@@ -421,7 +434,7 @@ async def measure_case(
         case,
         ratio(mean("app", "server_cpu"), mean("floor", "server_cpu")),
         "×",
-        BUDGET_SERVER_CPU if page.budgeted else None,
+        None if page.reference else BUDGET_SERVER_CPU,
         f"{who} {mean('app', 'server_cpu'):,.1f} ms, floor {mean('floor', 'server_cpu'):,.1f} ms "
         f"(means of {len(figures['app', 'server_cpu'])} and "
         f"{len(figures['floor', 'server_cpu'])} edits; the counter moves in 10 ms ticks)",
@@ -431,7 +444,7 @@ async def measure_case(
         case,
         ratio(med("app", "page_cpu"), med("floor", "page_cpu")),
         "×",
-        BUDGET_PAGE_CPU if page.budgeted else None,
+        None if page.reference else BUDGET_PAGE_CPU,
         f"{who} {med('app', 'page_cpu'):,.0f} ms, floor {med('floor', 'page_cpu'):,.0f} ms "
         "(Chrome's TaskDuration from the commit until 0.3 s after the last chart)",
     )
@@ -439,13 +452,14 @@ async def measure_case(
 
 
 def not_run(page: Page, T: int | None, reason: str) -> common.Row:
-    case = f"{page.name}, T = {T}, app / floor" if T else f"{page.name}, app / floor"
+    who = "with text" if page.reference else "app"
+    case = f"{page.name}, T = {T}, {who} / floor" if T else f"{page.name}, {who} / floor"
     return common.Row(
         "edit to last chart (browser)",
         case,
         None,
         "×",
-        picture_budget(T or 5),
+        None if page.reference else picture_budget(T or 5),
         reason[:300],
     )
 
@@ -484,7 +498,7 @@ def text_page(page: Page, elements: int) -> Page:
     """The "text" page with `elements` elements of text after the floor's heatmap."""
     note = "only headers, Markdown, captions and info boxes"
     if elements == TEXT_ELEMENTS:
-        note = f"as many elements as lesson 1 sends at T = 5, but {note}"
+        note = f"as many as lesson 1's whole page has elements at T = 5; {note}"
     return replace(
         page,
         name=f"floor + {elements} text elements",
@@ -500,7 +514,7 @@ def cases(
     The "text" page is measured with each element count in `text`."""
     out = []
     for page in pages:
-        if page.key == "text":
+        if page.reference:
             out += [(text_page(page, n), 5) for n in text]
         elif page.sized:
             out += [(page, T) for T in sizes]
@@ -552,6 +566,8 @@ def run(args: argparse.Namespace) -> list[common.Row]:
     pages = [p for p in PAGES if p.key in keys]
     edits = args.edits or (4 if args.quick else 12)
     text = tuple(int(n) for n in args.text.split(","))
+    if any(not 0 <= n <= TEXT_MAX for n in text):
+        raise SystemExit(f"--text: each count must be 0..{TEXT_MAX}, not {args.text}")
     return asyncio.run(measure(edits, sizes, pages, not args.no_clock_check, text))
 
 
