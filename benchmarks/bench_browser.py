@@ -111,6 +111,11 @@ class Page:
         """The floor with text (edit "floor"): measured on the floor's server, without budgets."""
         return self.edit == "floor"
 
+    @property
+    def measured(self) -> str:
+        """What its "app" figures are of, in the rows: "app", or "with text" for a reference."""
+        return "with text" if self.reference else "app"
+
 
 PAGES = (
     Page("l1", "lesson 1", "/", common.WEIGHTS_HEATMAP, "cell"),
@@ -217,8 +222,8 @@ async def new_target(
 
 
 async def open_app(browser: Any, app: common.Server, page: Page, T: int) -> tuple[Target, int]:
-    """The app's page ready for its edit; and its T (read from the page when not set). For the
-    "floor" page, `app` is the floor app's server, opened at the page's path."""
+    """The app's page ready for its edit; and its T (read from the page when not set). For a
+    reference page, `app` is the floor app's server, opened at the page's path."""
     if page.reference:
         student = await open_student(browser, app, page.path, page.chart)
 
@@ -400,7 +405,7 @@ async def measure_case(
         values = figures[name, key]
         return sum(values) / len(values) if values else float("nan")
 
-    who = "with text" if page.reference else "app"  # what the "app" figures are of
+    who = page.measured
     case = f"{page.name}, T = {T}, {who} / floor"
     if T > FLOOR_MAX_T:
         case += f" (floor at T = {FLOOR_MAX_T})"
@@ -452,7 +457,7 @@ async def measure_case(
 
 
 def not_run(page: Page, T: int | None, reason: str) -> common.Row:
-    who = "with text" if page.reference else "app"
+    who = page.measured
     case = f"{page.name}, T = {T}, {who} / floor" if T else f"{page.name}, {who} / floor"
     return common.Row(
         "edit to last chart (browser)",
@@ -577,7 +582,7 @@ def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--text",
         default=str(TEXT_ELEMENTS),
-        help="element counts of the floor-with-text page, e.g. 24,48,98 (0..200)",
+        help=f"element counts of the floor-with-text page, e.g. 24,48,98 (0..{TEXT_MAX})",
     )
     parser.add_argument(
         "--no-clock-check",

@@ -1,5 +1,5 @@
 """The floor app of the edit-to-picture benchmark (benchmarks/floor_app.py) with a page's worth of
-text, and the claim bench_browser.py makes of it: as many elements as lesson 1 sends."""
+text, and the claim bench_browser.py makes of it: as many elements as lesson 1's whole page."""
 
 from __future__ import annotations
 
@@ -75,8 +75,8 @@ def test_the_text_count_is_kept_within_0_to_the_benchmarks_maximum(asked, drawn)
 
 
 def test_the_default_text_page_has_as_many_elements_as_lesson_1():
-    """bench_browser.py says its default text page sends as many elements as lesson 1 at T = 5:
-    a change to lesson 1 that changes its count must change TEXT_ELEMENTS too."""
+    """bench_browser.py says its default text page has as many text elements as lesson 1 has
+    elements: a change to lesson 1 that changes its count must change TEXT_ELEMENTS too."""
     bench = bench_browser()
     lesson1 = elements(open_app())
     assert lesson1 == bench.TEXT_ELEMENTS
